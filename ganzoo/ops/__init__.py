@@ -1,0 +1,1 @@
+"""The fused ops' Python face: each op beside its pure-PyTorch reference."""

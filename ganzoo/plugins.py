@@ -1,0 +1,126 @@
+"""Plugin discovery: ganzoo's own and third-party plugins, all through pluggy and the ``ganzoo`` entry-point group.
+
+A plugin that fails to import, targets another API version, or raises inside a hook is recorded as a ``PluginFailure`` and
+skipped; everything else keeps working. ``GANZOO_LOAD_PLUGINS`` (a comma list of distribution names) limits which third-party
+distributions load: set it empty to run on the built-ins alone.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Iterable, Optional
+
+import pluggy
+
+from ganzoo import hookspecs
+
+__all__ = ["PluginInfo", "PluginFailure", "LoadedPlugins", "load_plugins", "ENV_LOAD_PLUGINS", "BUILTIN_PACKAGE"]
+
+ENV_LOAD_PLUGINS = "GANZOO_LOAD_PLUGINS"
+BUILTIN_PACKAGE = "ganzoo"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A plugin that loaded: its entry-point name, the distribution that provides it, and the object pluggy holds."""
+
+    name: str
+    package: str
+    version: str
+    plugin: Any
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that was skipped: ``where`` is the entry point (``name = module``) or hook, ``error`` one line."""
+
+    where: str
+    package: str
+    version: str
+    error: str
+
+
+@dataclass
+class LoadedPlugins:
+    manager: pluggy.PluginManager
+    plugins: list[PluginInfo]
+    failures: list[PluginFailure]
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on a single line, for tables and logs."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _allowed_packages() -> Optional[set[str]]:
+    raw = os.environ.get(ENV_LOAD_PLUGINS)
+    if raw is None:
+        return None
+    return {_normalise(p) for p in raw.split(",") if p.strip()}
+
+
+def _normalise(dist_name: str) -> str:
+    return dist_name.strip().lower().replace("_", "-").replace(".", "-")
+
+
+def _entry_points() -> list[metadata.EntryPoint]:
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for ep in metadata.entry_points(group=hookspecs.PROJECT):
+        key = (_normalise(ep.dist.name) if ep.dist else "", ep.name)
+        if key not in seen:  # the same distribution on two sys.path entries must not register twice
+            seen.add(key)
+            unique.append(ep)
+    return sorted(unique, key=lambda ep: (ep.dist.name if ep.dist else "", ep.name))
+
+
+def load_plugins(extra: Iterable[tuple[Any, str, str]] = (), *, entry_points: bool = True) -> LoadedPlugins:
+    """Create the plugin manager and register every plugin that loads.
+
+    Args:
+        extra: in-memory plugins as ``(object, package, version)``, registered after the entry points (used by tests and
+            by code that embeds ganzoo).
+        entry_points: whether to load the ``ganzoo`` entry-point group.
+
+    Returns:
+        The manager, the plugins it holds, and the failures.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    plugins: list[PluginInfo] = []
+    failures: list[PluginFailure] = []
+    allowed = _allowed_packages()
+
+    candidates: list[tuple[str, str, str, Any]] = []  # (name, package, version, loader)
+    if entry_points:
+        for ep in _entry_points():
+            package = ep.dist.name if ep.dist else "?"
+            version = ep.dist.version if ep.dist else "?"
+            if allowed is not None and _normalise(package) != BUILTIN_PACKAGE and _normalise(package) not in allowed:
+                continue
+            candidates.append((ep.name, package, version, ep))
+    for obj, package, version in extra:
+        candidates.append((getattr(obj, "__name__", type(obj).__name__), package, version, obj))
+
+    for name, package, version, source in candidates:
+        where = f"{source.name} = {source.value}" if isinstance(source, metadata.EntryPoint) else name
+        try:
+            plugin = source.load() if isinstance(source, metadata.EntryPoint) else source
+            wanted = getattr(plugin, "GANZOO_API_VERSION", hookspecs.API_VERSION)
+            if wanted != hookspecs.API_VERSION:
+                raise ImportError(
+                    f"written for plugin API {wanted}, this ganzoo provides {hookspecs.API_VERSION}; "
+                    f"upgrade {package} or ganzoo"
+                )
+            registered_name = f"{package}:{name}"
+            if pm.has_plugin(registered_name):
+                continue
+            pm.register(plugin, name=registered_name)
+        except Exception as exc:  # a broken plugin must never take the others down
+            failures.append(PluginFailure(where, package, version, one_line(exc)))
+            continue
+        plugins.append(PluginInfo(name, package, version, plugin))
+    return LoadedPlugins(pm, plugins, failures)

@@ -1,0 +1,154 @@
+"""Name -> spec lookups over everything the plugins registered.
+
+A name may be qualified by the providing distribution, ``package:name``, which is how a user picks one of two plugins that
+register the same name. Unknown names suggest the closest known ones.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+from ganzoo import hookspecs
+from ganzoo.errors import AmbiguousNameError, PluginError, UnknownNameError
+from ganzoo.plugins import LoadedPlugins, PluginFailure, PluginInfo, load_plugins, one_line
+from ganzoo.specs import Architecture, Dataset, Loss, Metric, validate_spec
+
+__all__ = ["KINDS", "KIND_TITLES", "Entry", "Registry", "build_registry", "default_registry"]
+
+KINDS = ("arch", "loss", "dataset", "metric")
+KIND_TITLES = {"arch": "architecture", "loss": "loss", "dataset": "dataset", "metric": "metric"}
+_SPEC_CLASS = {"arch": Architecture, "loss": Loss, "dataset": Dataset, "metric": Metric}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered spec and who provides it."""
+
+    kind: str
+    spec: Any
+    package: str
+    version: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.package}:{self.spec.name}"
+
+
+class Registry:
+    """Every registered spec, by kind and name, plus the plugins that loaded and those that failed."""
+
+    def __init__(self, plugins: Iterable[PluginInfo] = (), failures: Iterable[PluginFailure] = ()):
+        self._by_kind: dict[str, dict[str, list[Entry]]] = {kind: {} for kind in KINDS}
+        self.plugins: list[PluginInfo] = list(plugins)
+        self.failures: list[PluginFailure] = list(failures)
+
+    def add(self, entry: Entry) -> None:
+        providers = self._by_kind[entry.kind].setdefault(entry.name, [])
+        if any(p.package == entry.package for p in providers):
+            raise PluginError(f"{entry.package} registers {KIND_TITLES[entry.kind]} {entry.name!r} twice")
+        providers.append(entry)
+
+    def duplicate_within_package(self, pending: list[Entry]) -> Optional[str]:
+        """Why ``pending`` cannot be added (a name its package registers twice), or None; checked before adding any."""
+        seen = {(e.kind, e.name, e.package) for k in KINDS for p in self._by_kind[k].values() for e in p}
+        for entry in pending:
+            key = (entry.kind, entry.name, entry.package)
+            if key in seen:
+                return f"PluginError: {entry.package} registers {KIND_TITLES[entry.kind]} {entry.name!r} twice"
+            seen.add(key)
+        return None
+
+    def entries(self, kind: Optional[str] = None) -> list[Entry]:
+        """All entries, sorted by kind (in ``KINDS`` order) then name then package."""
+        kinds = KINDS if kind is None else (kind,)
+        return [e for k in kinds for name in sorted(self._by_kind[k]) for e in self._by_kind[k][name]]
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._by_kind[kind])
+
+    def clashes(self, kind: Optional[str] = None) -> list[list[Entry]]:
+        """Names provided by more than one package."""
+        kinds = KINDS if kind is None else (kind,)
+        return [p for k in kinds for p in self._by_kind[k].values() if len(p) > 1]
+
+    def entry(self, kind: str, name: str) -> Entry:
+        """Look a name up; ``package:name`` picks a provider.
+
+        Raises:
+            UnknownNameError: nothing provides the name (the message lists close matches).
+            AmbiguousNameError: two packages provide it and no package was given.
+        """
+        title = KIND_TITLES[kind]
+        package, _, bare = name.rpartition(":")
+        providers = self._by_kind[kind].get(bare, [])
+        if package:
+            providers = [p for p in providers if p.package.lower().replace("_", "-") == package.lower().replace("_", "-")]
+        if not providers:
+            raise UnknownNameError(self._unknown_message(kind, title, name))
+        if len(providers) > 1:
+            listed = " and ".join(f"{p.package} {p.version}" for p in providers)
+            picks = ", ".join(repr(p.qualified_name) for p in providers)
+            raise AmbiguousNameError(f"{title} {bare!r} is provided by both {listed}: pick one as {picks}")
+        return providers[0]
+
+    def get(self, kind: str, name: str) -> Any:
+        """The spec registered under ``name`` (see ``entry``)."""
+        return self.entry(kind, name).spec
+
+    def _unknown_message(self, kind: str, title: str, name: str) -> str:
+        known = self.names(kind)
+        close = difflib.get_close_matches(name.rpartition(":")[2], known, n=3, cutoff=0.5)
+        if close:
+            hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+        elif known:
+            hint = "known: " + ", ".join(known)
+        else:
+            hint = f"no {title} plugins are installed"
+        return f"unknown {title} {name!r}: {hint} (see 'ganzoo list --kind {kind}')"
+
+
+def build_registry(loaded: LoadedPlugins) -> Registry:
+    """Call every plugin's hooks one plugin at a time, so that one raising hook loses only that plugin's specs."""
+    registry = Registry(failures=loaded.failures)
+    ok_plugins = []
+    for info in loaded.plugins:
+        pending: list[Entry] = []
+        try:
+            for hook_name, kind in hookspecs.HOOK_KINDS.items():
+                for impl in getattr(loaded.manager.hook, hook_name).get_hookimpls():
+                    if impl.plugin is not info.plugin:
+                        continue
+                    collected: list[Any] = []
+                    impl.function(**{arg: collected.append for arg in impl.argnames})
+                    for spec in collected:
+                        if not isinstance(spec, _SPEC_CLASS[kind]):
+                            raise PluginError(
+                                f"{hook_name} registered a {type(spec).__name__}, expected {_SPEC_CLASS[kind].__name__}"
+                            )
+                        validate_spec(spec)
+                        pending.append(Entry(kind, spec, info.package, info.version))
+        except Exception as exc:
+            registry.failures.append(PluginFailure(info.name, info.package, info.version, one_line(exc)))
+            continue
+        clash = registry.duplicate_within_package(pending)
+        if clash:
+            registry.failures.append(PluginFailure(info.name, info.package, info.version, clash))
+            continue
+        for entry in pending:
+            registry.add(entry)
+        ok_plugins.append(info)
+    registry.plugins = ok_plugins
+    return registry
+
+
+@functools.lru_cache(maxsize=1)
+def default_registry() -> Registry:
+    """The registry of every installed plugin (cached for the life of the process)."""
+    return build_registry(load_plugins())

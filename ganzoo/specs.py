@@ -1,0 +1,298 @@
+"""The public spec dataclasses a plugin registers, and the data records passed between them.
+
+Nothing here imports torch: ``ganzoo list`` and ``ganzoo --help`` read specs without paying for it. Callables on a spec are
+called only when that spec is used, so a plugin keeps its heavy imports inside them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+__all__ = [
+    "NAME_PATTERN",
+    "DATA_KINDS",
+    "DataInfo",
+    "DataRequest",
+    "LoadedData",
+    "Dataset",
+    "GanModels",
+    "Architecture",
+    "Penalty",
+    "Loss",
+    "MetricInput",
+    "Metric",
+    "validate_spec",
+    "lazy",
+]
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+DATA_KINDS = ("points", "images")
+
+
+# ----------------------------------------------------------------------------------------------------------------- data
+@dataclass(frozen=True)
+class DataInfo:
+    """What a dataset holds, as the architectures and metrics need to know it.
+
+    Attributes:
+        kind: ``"points"`` (vectors, e.g. 2-D mixtures) or ``"images"`` (C, H, W).
+        shape: the shape of one sample: ``(D,)`` for points, ``(C, H, W)`` for images.
+        num_classes: number of label classes, 0 when the dataset has no labels.
+        value_range: the range samples are scaled to; images are always ``(-1, 1)``.
+        class_names: optional names of the classes, in label order.
+        meta: dataset-specific facts, e.g. ``{"centres": [[x, y], ...], "sigma": 0.01}`` for Gaussian mixtures.
+    """
+
+    kind: str
+    shape: tuple[int, ...]
+    num_classes: int = 0
+    value_range: tuple[float, float] = (-1.0, 1.0)
+    class_names: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """What the user asked of a dataset.
+
+    Attributes:
+        data_dir: folder (or file, for single-file formats) to read; None for generated or bundled data.
+        image_size: requested side length of square images (a power of two); None for the dataset's default.
+        channels: 1 (gray) or 3 (RGB) for image datasets; None keeps the dataset's own.
+        seed: seed for generated data and for the train / validation split.
+        split: ``"train"`` or ``"val"``.
+        options: dataset-specific options (``--set data.KEY=VALUE``).
+    """
+
+    data_dir: Optional[str] = None
+    image_size: Optional[int] = None
+    channels: Optional[int] = None
+    seed: int = 0
+    split: str = "train"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedData:
+    """Tensors of one split: ``x`` float32 of shape ``(N, *info.shape)``, ``y`` int64 ``(N,)`` or None."""
+
+    x: "torch.Tensor"
+    y: Optional["torch.Tensor"]
+    info: DataInfo
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset plugin.
+
+    Attributes:
+        name: lowercase identifier used on the command line (``--dataset NAME``).
+        description: one line for ``ganzoo list``.
+        kind: ``"points"``, ``"images"``, or ``"any"`` when the files decide (the loaded ``DataInfo.kind`` says which).
+        load: ``load(request: DataRequest) -> LoadedData``; raises ``ganzoo.errors.DataError`` for bad input.
+        needs_data_dir: True when the data must come from ``--data-dir``.
+        has_labels: whether samples carry class labels (conditional training needs them).
+    """
+
+    name: str
+    description: str
+    kind: str
+    load: Callable[[DataRequest], LoadedData]
+    needs_data_dir: bool = False
+    has_labels: bool = False
+
+
+# -------------------------------------------------------------------------------------------------------- architecture
+@dataclass
+class GanModels:
+    """The networks an architecture builds.
+
+    ``generator(z, y=None) -> x`` maps latent codes ``z`` of shape ``(B, latent_dim)`` (and labels when conditional) to
+    samples of shape ``(B, *info.shape)``; ``discriminator(x, y=None) -> logits`` returns one raw score per sample, ``(B,)``.
+    """
+
+    generator: "torch.nn.Module"
+    discriminator: "torch.nn.Module"
+    latent_dim: int
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A GAN architecture plugin.
+
+    Attributes:
+        name: lowercase identifier (``--arch NAME``).
+        description: one line for ``ganzoo list``.
+        build: ``build(info: DataInfo, hparams: Mapping[str, Any], num_classes: int) -> GanModels``; ``num_classes`` is 0
+            for unconditional training.
+        hyperparameters: the architecture's own settings with their defaults (``--set KEY=VALUE`` overrides, typed by the
+            default's type).
+        training: trainer defaults from the paper (``lr_g``, ``lr_d``, ``betas``, ``n_critic``, ``batch_size``, ...).
+        default_loss: loss used when ``--loss`` is not given.
+        default_dataset: dataset used when ``--dataset`` is not given.
+        data_kinds: the dataset kinds the networks can model.
+        capabilities: what the discriminator guarantees, matched against ``Loss.requires``: ``"penalty"`` means per-sample
+            outputs with no batch-coupling layers (so gradient penalties are valid); ``"lipschitz"`` means the critic is
+            constrained by construction (e.g. spectral normalisation).
+        conditional: whether ``build`` supports ``num_classes > 0``.
+        schedule: reserved for architectures whose networks change during training (progressive growing).
+        paper: citation shown in the docs.
+    """
+
+    name: str
+    description: str
+    build: Callable[..., GanModels]
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    training: Mapping[str, Any] = field(default_factory=dict)
+    default_loss: str = "bce"
+    default_dataset: str = "ring"
+    data_kinds: tuple[str, ...] = DATA_KINDS
+    capabilities: frozenset[str] = frozenset()
+    conditional: bool = True
+    schedule: Optional[Callable[..., Any]] = None
+    paper: str = ""
+
+
+# ---------------------------------------------------------------------------------------------------------------- loss
+@dataclass(frozen=True)
+class Penalty:
+    """A gradient penalty on g = dD(x)/dx, with per-sample norms over all non-batch dimensions.
+
+    Attributes:
+        kind: ``"two_sided"`` (``weight * mean (||g|| - center)^2``, WGAN-GP), ``"one_sided"``
+            (``weight * mean max(0, ||g|| - center)^2``), ``"r1"`` (``weight / 2 * mean ||g||^2`` on real data) or ``"r2"``
+            (the same on fake data).
+        weight: lambda (10 in WGAN-GP).
+        center: the target norm for the two- and one-sided forms.
+    """
+
+    kind: str = "two_sided"
+    weight: float = 10.0
+    center: float = 1.0
+
+    @property
+    def on(self) -> str:
+        """Where the gradient is taken: interpolates between real and fake, real samples, or fake samples."""
+        return {"r1": "real", "r2": "fake"}.get(self.kind, "interpolates")
+
+
+@dataclass(frozen=True)
+class Loss:
+    """An adversarial loss plugin.
+
+    Attributes:
+        name: lowercase identifier (``--loss NAME``).
+        description: one line for ``ganzoo list``.
+        discriminator: ``discriminator(real_logits, fake_logits, label_smoothing=0.0) -> scalar tensor`` to minimise.
+        generator: ``generator(fake_logits) -> scalar tensor`` to minimise.
+        penalty: a gradient penalty the trainer adds to the discriminator loss, or None.
+        requires: capabilities the architecture must have (see ``Architecture.capabilities``).
+        label_smoothing: whether one-sided label smoothing means anything for this loss.
+    """
+
+    name: str
+    description: str
+    discriminator: Callable[..., Any]
+    generator: Callable[..., Any]
+    penalty: Optional[Penalty] = None
+    requires: frozenset[str] = frozenset()
+    label_smoothing: bool = False
+
+
+# -------------------------------------------------------------------------------------------------------------- metric
+@dataclass
+class MetricInput:
+    """What a metric sees: generated samples, real held-out samples, the real training samples and the dataset's facts.
+
+    ``fake_labels`` are the classes the generator was asked for (conditional runs) or None.
+    """
+
+    fake: "torch.Tensor"
+    real: "torch.Tensor"
+    info: DataInfo
+    train: Optional["torch.Tensor"] = None
+    fake_labels: Optional["torch.Tensor"] = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A quality-metric plugin.
+
+    Attributes:
+        name: lowercase identifier (``--metric NAME``).
+        description: one line for ``ganzoo list``.
+        compute: ``compute(inp: MetricInput) -> Mapping[str, float]``; must include the ``primary`` key.
+        primary: the key early stopping and ``best`` checkpoints follow.
+        higher_is_better: direction of ``primary``.
+        data_kinds: dataset kinds the metric applies to.
+        needs_meta: keys the dataset's ``DataInfo.meta`` must hold (e.g. ``("centres", "sigma")``).
+    """
+
+    name: str
+    description: str
+    compute: Callable[[MetricInput], Mapping[str, float]]
+    primary: str
+    higher_is_better: bool
+    data_kinds: tuple[str, ...] = DATA_KINDS
+    needs_meta: tuple[str, ...] = ()
+
+
+_SPEC_FIELDS_CALLABLE = {
+    "Architecture": ("build",),
+    "Loss": ("discriminator", "generator"),
+    "Dataset": ("load",),
+    "Metric": ("compute",),
+}
+
+
+def validate_spec(spec: Any) -> None:
+    """Check a spec's name, description, kinds and callables; raise ``PluginError`` naming the field at fault."""
+    from ganzoo.errors import PluginError
+
+    kind = type(spec).__name__
+    if kind not in _SPEC_FIELDS_CALLABLE:
+        raise PluginError(f"registered a {kind}, expected one of Architecture, Loss, Dataset, Metric")
+    name = getattr(spec, "name", None)
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise PluginError(f"{kind} name {name!r} is invalid: use a lowercase identifier such as 'my_gan'")
+    if not isinstance(spec.description, str) or not spec.description.strip():
+        raise PluginError(f"{kind} {name!r} needs a one-line description")
+    for attr in _SPEC_FIELDS_CALLABLE[kind]:
+        if not callable(getattr(spec, attr)):
+            raise PluginError(f"{kind} {name!r}: field '{attr}' must be callable")
+    kinds, allowed = ((spec.kind,), DATA_KINDS + ("any",)) if kind == "Dataset" else (getattr(spec, "data_kinds", ()), DATA_KINDS)
+    for k in kinds:
+        if k not in allowed:
+            raise PluginError(f"{kind} {name!r}: data kind {k!r} is not one of {', '.join(allowed)}")
+    if kind == "Loss" and spec.penalty is not None:
+        if not isinstance(spec.penalty, Penalty) or spec.penalty.kind not in ("two_sided", "one_sided", "r1", "r2"):
+            raise PluginError(f"Loss {name!r}: penalty must be a Penalty with kind two_sided, one_sided, r1 or r2")
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """A callable that imports ``"package.module:function"`` on its first call and forwards to it.
+
+    Plugins use it for spec callables so that listing plugins never imports torch or other heavy modules.
+    """
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"lazy target {target!r} must look like 'package.module:function'")
+    resolved: list[Callable[..., Any]] = []
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if not resolved:
+            import importlib
+
+            resolved.append(getattr(importlib.import_module(module_name), attr))
+        return resolved[0](*args, **kwargs)
+
+    call.__name__ = attr
+    call.__qualname__ = attr
+    call.__doc__ = f"Calls {target} (imported on first use)."
+    return call

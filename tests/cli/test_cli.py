@@ -1,0 +1,91 @@
+"""The command line through its real error boundary (ganzoo.cli.main), plus one run in a separate process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_subprocess
+
+
+def test_list_prints_a_table_of_every_kind(run_cli) -> None:
+    result = run_cli("list")
+    assert result.exit_code == 0
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["KIND", "NAME", "PACKAGE", "VERSION", "DESCRIPTION"]
+    ring = next(r for r in rows if r.split()[:2] == ["dataset", "ring"])
+    assert ring.split()[2] == "ganzoo" and "8 Gaussians" in ring
+
+
+def test_list_kind_filter_and_json(run_cli) -> None:
+    rows = json.loads(run_cli("list", "--kind", "dataset", "--json").stdout)
+    assert rows and {r["kind"] for r in rows} == {"dataset"}
+    assert set(rows[0]) == {"kind", "name", "package", "version", "description"}
+    table = run_cli("list", "--kind", "dataset").stdout.splitlines()[1:]
+    assert [line.split()[1] for line in table] == [r["name"] for r in rows]
+
+
+def test_bad_kind_is_a_usage_error(run_cli) -> None:
+    result = run_cli("list", "--kind", "gan")
+    assert result.exit_code == 2 and "'gan' is not one of" in result.stderr
+
+
+def test_doctor_reports_torch_extension_and_plugins(run_cli) -> None:
+    result = run_cli("doctor")
+    assert result.exit_code == 0
+    for key in ("torch", "devices", "extension", "plugins"):
+        assert key in result.stdout
+    report = json.loads(run_cli("doctor", "--json").stdout)
+    assert report["extension"]["built"] is True, report["extension"]["status"]
+    assert any(p["package"] == "ganzoo" for p in report["plugins"])
+
+
+def test_data_command_describes_and_previews(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "preview.png"
+    result = run_cli("data", "digits", "--image-size", "8", "--preview", str(out), "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["samples"] == 1617 and summary["shape"] == [1, 8, 8] and out.stat().st_size > 100
+
+
+@pytest.mark.parametrize("args, message", [
+    (["data", "rnig"], "unknown dataset 'rnig': did you mean 'ring'"),
+    (["data", "digits", "--image-size", "12"], "image size 12 is not a power of two"),
+    (["data", "folder"], "needs --data-dir"),
+    (["data", "folder", "--data-dir", "/nonexistent/dir"], "is not a directory"),
+    (["data", "mnist", "--data-dir", "{empty}"], "no train-images-idx3-ubyte"),
+])
+def test_bad_input_is_one_line_and_non_zero(run_cli, tmp_path: Path, args: list[str], message: str) -> None:
+    args = [a.replace("{empty}", str(tmp_path)) for a in args]
+    result = run_cli(*args)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_wrong_magic_idx_via_cli(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"GIF89a....")
+    result = run_cli("data", "mnist", "--data-dir", str(tmp_path))
+    assert result.exit_code == 1 and "wrong magic number" in result.stderr
+
+
+def test_debug_shows_the_traceback() -> None:
+    proc = run_subprocess(["--debug", "data", "digits", "--image-size", "12"])
+    assert proc.returncode != 0 and "Traceback" in proc.stderr and "DataError" in proc.stderr
+
+
+def test_real_process_list_and_help() -> None:
+    proc = subprocess.run([sys.executable, "-m", "ganzoo", "list", "--kind", "dataset"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "digits" in proc.stdout
+    help_proc = run_subprocess(["--help"])
+    assert help_proc.returncode == 0 and "ganzoo list" in help_proc.stdout
+
+
+def test_help_does_not_import_torch() -> None:
+    code = ("import sys\nfrom ganzoo.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "sys.exit(3 if 'torch' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

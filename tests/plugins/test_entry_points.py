@@ -1,0 +1,95 @@
+"""Entry-point discovery end to end: real plugin packages are built and pip-installed, then seen by a fresh ganzoo process.
+
+They are installed with ``pip install --target`` into a temporary folder put on PYTHONPATH: importlib.metadata discovers their
+entry points exactly as in site-packages, and the venv is left untouched even when a test dies half-way.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_subprocess
+
+GOOD = "ganzoo-throwaway"
+BROKEN = "ganzoo-broken"
+
+
+def _write_package(root: Path, dist: str, module_source: str) -> Path:
+    module = dist.replace("-", "_")
+    pkg = root / dist
+    (pkg / module).mkdir(parents=True)
+    (pkg / "pyproject.toml").write_text(textwrap.dedent(f"""
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "{dist}"
+        version = "0.4.2"
+
+        [project.entry-points.ganzoo]
+        {module} = "{module}.plugin"
+    """))
+    (pkg / module / "__init__.py").write_text("")
+    (pkg / module / "plugin.py").write_text(textwrap.dedent(module_source))
+    return pkg
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("plugin-src")
+    site = tmp_path_factory.mktemp("plugin-site")
+    good = _write_package(root, GOOD, """
+        import ganzoo
+
+        @ganzoo.hookimpl
+        def register_datasets(register):
+            register(ganzoo.Dataset("throwaway_points", "three fixed points", "points", ganzoo.lazy("math:prod")))
+    """)
+    broken = _write_package(root, BROKEN, """
+        raise ImportError("needs the module 'nonexistent_dependency'")
+    """)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--target",
+                    str(site), str(good), str(broken)], check=True, capture_output=True, text=True)
+    return site
+
+
+def _list_json(site: Path, **env: str) -> tuple[list[dict], str, int]:
+    proc = run_subprocess(["list", "--json"], env={"PYTHONPATH": str(site), **env})
+    return json.loads(proc.stdout), proc.stderr, proc.returncode
+
+
+def test_installed_plugin_is_discovered_with_its_package(plugin_site: Path) -> None:
+    rows, stderr, code = _list_json(plugin_site)
+    assert code == 0
+    row = next(r for r in rows if r["name"] == "throwaway_points")
+    assert row == {"kind": "dataset", "name": "throwaway_points", "package": GOOD, "version": "0.4.2",
+                   "description": "three fixed points"}
+    assert any(r["name"] == "ring" and r["package"] == "ganzoo" for r in rows)
+
+
+def test_broken_plugin_is_listed_under_the_table_and_exit_is_zero(plugin_site: Path) -> None:
+    proc = run_subprocess(["list"], env={"PYTHONPATH": str(plugin_site)})
+    assert proc.returncode == 0
+    assert "throwaway_points" in proc.stdout
+    failure_line = next(line for line in proc.stdout.splitlines() if BROKEN in line)
+    assert "ganzoo_broken = ganzoo_broken.plugin" in failure_line
+    assert "ImportError: needs the module 'nonexistent_dependency'" in failure_line
+    assert "Traceback" not in proc.stdout + proc.stderr
+    doctor = run_subprocess(["doctor"], env={"PYTHONPATH": str(plugin_site)})
+    assert doctor.returncode == 0 and BROKEN in doctor.stdout and "1 plugin(s) skipped" in doctor.stdout
+
+
+def test_load_plugins_env_limits_third_party_plugins(plugin_site: Path) -> None:
+    rows, stderr, _ = _list_json(plugin_site, GANZOO_LOAD_PLUGINS="")
+    assert {r["package"] for r in rows} == {"ganzoo"}
+    assert BROKEN not in stderr
+    rows, stderr, _ = _list_json(plugin_site, GANZOO_LOAD_PLUGINS=GOOD)
+    assert {r["package"] for r in rows} == {"ganzoo", GOOD}
+    assert BROKEN not in stderr

@@ -1,0 +1,126 @@
+"""The registry over in-memory plugins: discovery, clashes, qualifiers, close matches and plugin isolation."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+import ganzoo
+from ganzoo import Architecture, Dataset, Loss, Metric, hookimpl
+from ganzoo.errors import AmbiguousNameError, UnknownNameError
+from tests.conftest import make_registry
+
+
+def _plugin(package: str, **hooks):
+    ns = types.SimpleNamespace(**{name: hookimpl(fn) for name, fn in hooks.items()})
+    ns.__name__ = package.replace("-", "_")
+    return (ns, package, "1.2.3")
+
+
+def _dataset(name: str, description: str = "a test dataset") -> Dataset:
+    return Dataset(name, description, "points", lambda request: None)
+
+
+def test_builtins_come_through_entry_points() -> None:
+    registry = make_registry()
+    names = registry.names("dataset")
+    for expected in ("ring", "grid", "swissroll", "digits", "mnist", "folder", "npz"):
+        assert expected in names
+    assert {e.package for e in registry.entries("dataset")} == {"ganzoo"}
+    assert registry.failures == []
+
+
+def test_in_memory_plugin_registers_every_kind() -> None:
+    def archs(register):
+        register(Architecture("toy_gan", "toy architecture", build=lambda info, hp, n: None))
+
+    def losses(register):
+        register(Loss("toy_loss", "toy loss", discriminator=lambda r, f: 0, generator=lambda f: 0))
+
+    def datasets(register):
+        register(_dataset("toy_data"))
+
+    def metrics(register):
+        register(Metric("toy_metric", "toy metric", compute=lambda inp: {"score": 1.0}, primary="score", higher_is_better=True))
+
+    registry = make_registry(_plugin("ganzoo-toy", register_architectures=archs, register_losses=losses,
+                                     register_datasets=datasets, register_metrics=metrics))
+    for kind, name in (("arch", "toy_gan"), ("loss", "toy_loss"), ("dataset", "toy_data"), ("metric", "toy_metric")):
+        entry = registry.entry(kind, name)
+        assert (entry.package, entry.version) == ("ganzoo-toy", "1.2.3")
+
+
+def test_two_providers_of_one_name_is_an_error_naming_both() -> None:
+    registry = make_registry(_plugin("ganzoo-ring2", register_datasets=lambda register: register(_dataset("ring"))))
+    with pytest.raises(AmbiguousNameError) as err:
+        registry.get("dataset", "ring")
+    assert "ganzoo 0.1.0" in str(err.value) or "ganzoo " in str(err.value)
+    assert "ganzoo-ring2 1.2.3" in str(err.value)
+    assert "'ganzoo-ring2:ring'" in str(err.value)
+    assert registry.entry("dataset", "ganzoo-ring2:ring").package == "ganzoo-ring2"
+    assert registry.entry("dataset", "ganzoo:ring").package == "ganzoo"
+    assert len(registry.clashes("dataset")) == 1
+
+
+def test_unknown_name_lists_close_matches() -> None:
+    registry = make_registry()
+    with pytest.raises(UnknownNameError, match=r"unknown dataset 'rnig': did you mean 'ring'"):
+        registry.get("dataset", "rnig")
+    with pytest.raises(UnknownNameError, match="known: "):
+        registry.get("dataset", "zzzzzz")
+
+
+@pytest.mark.parametrize("bad_name", ["Ring", "2d", "my-data", "", "has space"])
+def test_invalid_names_are_reported_and_skipped(bad_name: str) -> None:
+    registry = make_registry(_plugin("ganzoo-bad", register_datasets=lambda register: register(_dataset(bad_name))))
+    assert [f.package for f in registry.failures] == ["ganzoo-bad"]
+    assert "lowercase identifier" in registry.failures[0].error
+    assert "ring" in registry.names("dataset")  # the rest still works
+
+
+def test_raising_hook_loses_only_its_plugin() -> None:
+    def boom(register):
+        raise RuntimeError("database not reachable")
+
+    good = _plugin("ganzoo-good", register_datasets=lambda register: register(_dataset("good_data")))
+    registry = make_registry(_plugin("ganzoo-boom", register_datasets=boom), good)
+    assert registry.failures[0].package == "ganzoo-boom"
+    assert registry.failures[0].error == "RuntimeError: database not reachable"
+    assert "good_data" in registry.names("dataset")
+
+
+def test_wrong_spec_type_and_missing_callable_are_rejected() -> None:
+    wrong = _plugin("ganzoo-wrong", register_datasets=lambda register: register(Metric("m", "d", compute=len, primary="x",
+                                                                                     higher_is_better=True)))
+    not_callable = _plugin("ganzoo-nc", register_datasets=lambda register: register(Dataset("nc", "d", "points", load=3)))
+    registry = make_registry(wrong, not_callable)
+    errors = {f.package: f.error for f in registry.failures}
+    assert "expected Dataset" in errors["ganzoo-wrong"]
+    assert "'load' must be callable" in errors["ganzoo-nc"]
+
+
+def test_api_version_mismatch_is_reported_not_raised() -> None:
+    module = types.SimpleNamespace(GANZOO_API_VERSION=ganzoo.API_VERSION + 1,
+                                   register_datasets=hookimpl(lambda register: register(_dataset("future"))))
+    registry = make_registry((module, "ganzoo-future", "9.0"))
+    assert "plugin API" in registry.failures[0].error
+    assert "future" not in registry.names("dataset")
+
+
+def test_registering_one_name_twice_in_one_package_fails_that_plugin() -> None:
+    def twice(register):
+        register(_dataset("dup"))
+        register(_dataset("dup"))
+
+    registry = make_registry(_plugin("ganzoo-twice", register_datasets=twice))
+    assert "twice" in registry.failures[0].error
+    assert "dup" not in registry.names("dataset")
+
+
+def test_import_of_ganzoo_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, ganzoo, ganzoo.cli, ganzoo.registry; sys.exit(1 if 'torch' in sys.modules else 0)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
