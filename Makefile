@@ -33,6 +33,8 @@ $(STAMP): $(BIN)/python pyproject.toml setup.py $(EXT_SOURCES)
 
 demo: $(STAMP)
 	$(BIN)/ganzoo list
+	# wgan_gp on the embedded ring (2,000 steps, ~1.5 min on 2 cores); each demo gets its own runs/wgan_gp-ring[-N]
+	$(BIN)/ganzoo train --arch wgan_gp
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)

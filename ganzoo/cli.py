@@ -125,6 +125,176 @@ def data_command(name: str, data_dir: Optional[str], image_size: Optional[int], 
         click.echo("\n".join(f"{k:<8} {v}" for k, v in summary.items()))
 
 
+# -------------------------------------------------------------------------------------------------------------- train
+class _TqdmProgress:
+    """The training loop's progress sink: a tqdm bar on stderr with the latest losses and throughput."""
+
+    def start(self, total: int, initial: int) -> None:
+        from tqdm import tqdm
+
+        # in a log file (CI, nohup) a bar redrawn ten times a second would be most of the log
+        interval = 0.2 if sys.stderr.isatty() else 30.0
+        self.bar = tqdm(total=total, initial=initial, unit="step", file=sys.stderr, dynamic_ncols=True, leave=True,
+                        mininterval=interval, maxinterval=max(interval, 10.0))
+
+    def update(self, step: int, record: Optional[dict]) -> None:
+        self.bar.update(step - self.bar.n)
+        if record and "d_loss" in record:
+            self.bar.set_postfix(d=f"{record['d_loss']:.3g}", g=f"{record['g_loss']:.3g}",
+                                 samples_s=f"{record['samples_per_s']:.0f}", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class _StopOnSigint:
+    """First Ctrl-C: finish the current step, checkpoint and stop. Second Ctrl-C: stop at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __enter__(self) -> "_StopOnSigint":
+        import signal
+
+        self._previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum, frame):  # noqa: ANN001
+            if self.requested:
+                raise KeyboardInterrupt
+            self.requested = True
+            click.echo("\nstopping after this step (Ctrl-C again to stop at once)...", err=True)
+
+        try:
+            signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not the main thread (e.g. inside a test runner's worker): keep the default
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+@cli.command("train")
+@click.option("--arch", help="Architecture (default: wgan_gp). See 'ganzoo list --kind arch'.")
+@click.option("--loss", help="Loss (default: the architecture's).")
+@click.option("--dataset", help="Dataset (default: the architecture's: ring for wgan_gp and vanilla, digits for dcgan).")
+@click.option("--data-dir", type=click.Path(), help="Folder or file for datasets read from disk.")
+@click.option("--image-size", type=int, help="Side of square images, a power of two.")
+@click.option("--channels", type=click.IntRange(1, 3), help="1 (gray) or 3 (RGB).")
+@click.option("--conditional/--unconditional", default=None, help="Condition G and D on class labels.")
+@click.option("--steps", type=int, help="Total generator steps of the run (also when resuming). [default: 2000]")
+@click.option("--batch-size", type=int, help="Batch size (default: the architecture's).")
+@click.option("--lr-g", type=float, help="Generator learning rate (TTUR: may differ from --lr-d).")
+@click.option("--lr-d", type=float, help="Discriminator learning rate.")
+@click.option("--n-critic", type=int, help="Critic updates per generator update.")
+@click.option("--seed", type=int, help="Seed of initialisation, noise and data order. [default: 0]")
+@click.option("--device", help="auto, cpu, cuda or cuda:N. [default: auto]")
+@click.option("--ema", type=float, help="Generator weight average decay, 0 = off. [default: 0.999]")
+@click.option("--label-smoothing", type=float, help="One-sided label smoothing for bce (e.g. 0.1). [default: 0]")
+@click.option("--penalty-weight", type=float, help="Gradient-penalty lambda (default: the loss's, 10 for wgan_gp).")
+@click.option("--grad-clip", type=float, help="Clip gradient norms of G and D to this, 0 = off. [default: 0]")
+@click.option("--log-every", type=int, help="Log losses every N steps. [default: 50]")
+@click.option("--sample-every", type=int, help="Write a sample picture every N steps, 0 = only at the end. [default: 500]")
+@click.option("--checkpoint-every", type=int, help="Checkpoint every N steps (and always at the end). [default: 500]")
+@click.option("--val-every", type=int, help="Validate every N steps, 0 = off. [default: 500]")
+@click.option("--val-metric", help="Validation metric (default: modes for ring/grid, swd otherwise).")
+@click.option("--val-samples", type=int, help="Samples generated for each validation. [default: 2500]")
+@click.option("--early-stop-patience", type=int, help="Stop after K validations without improvement, 0 = off.")
+@click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE",
+              help="Architecture hyper-parameter (e.g. hidden=256), data option (data.n=5000) or trainer option.")
+@click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: runs/ARCH-DATASET, numbered if taken).")
+@click.option("--resume", type=click.Path(), help="Continue the run in this folder up to --steps.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Optional[str], quiet: bool, **options: Any) -> None:
+    """Train a GAN; writes checkpoints, metrics.jsonl, sample pictures and a loss curve to the run folder."""
+    from pathlib import Path
+
+    from ganzoo.registry import default_registry
+    from ganzoo.train import train
+    from ganzoo.train.config import resolve_config
+
+    registry = default_registry()
+    if resume:
+        if out:
+            raise click.UsageError("give either --resume RUN or --out, not both")
+        run_dir = Path(resume)
+        resolved = _resolve_resume(registry, run_dir, options, set_items)
+    else:
+        resolved = resolve_config(registry, options, set_items)
+        from ganzoo.train.run import default_run_dir, prepare_new_run
+
+        run_dir = Path(out) if out else default_run_dir(resolved.config.arch, resolved.config.dataset)
+        prepare_new_run(run_dir)
+    cfg = resolved.config
+    click.echo(f"{'resuming' if resume else 'training'} {cfg.arch} ({cfg.loss} loss) on {cfg.dataset} for {cfg.steps} "
+               f"steps -> {run_dir}", err=True)
+    with _StopOnSigint() as stop:
+        result = train(resolved, run_dir, resume=bool(resume), progress=None if quiet else _TqdmProgress(),
+                       stop_requested=lambda: stop.requested)
+    last = result.last
+    parts = [f"{result.status} at step {result.step}"]
+    if "d_loss" in last:
+        parts.append(f"d_loss {last['d_loss']:.4g}, g_loss {last['g_loss']:.4g}")
+    if result.best:
+        parts.append(f"best {result.best['metric']}.{result.best['key']} {result.best['value']:.4g} at step {result.best['step']}")
+    click.echo("; ".join(parts))
+    click.echo(f"run folder: {run_dir}")
+    if result.status == "interrupted":
+        click.echo(f"checkpoint saved; continue with: ganzoo train --resume {run_dir} --steps {cfg.steps}", err=True)
+        raise click.exceptions.Exit(EXIT_INTERRUPTED)
+
+
+def _resolve_resume(registry: Any, run_dir: Any, options: dict[str, Any], set_items: Sequence[str]) -> Any:
+    from ganzoo.io import atomic_write_json
+    from ganzoo.train.config import RESUMABLE_FIELDS, check_saved, config_from_json
+    from ganzoo.train.run import CONFIG_FILE, read_run_config
+
+    saved = read_run_config(run_dir)
+    config = config_from_json(saved["config"])
+    if set_items:
+        raise click.UsageError("--set cannot change a run being resumed; start a new run to change its settings")
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in RESUMABLE_FIELDS:
+            setattr(config, key, value)
+        elif value != getattr(config, key) and not (key == "arch" and value == config.arch):
+            flag = "--" + key.replace("_", "-")
+            raise click.UsageError(f"{run_dir} was trained with {key} {getattr(config, key)!r}; {flag} {value!r} cannot "
+                                   "change it when resuming")
+    resolved = check_saved(registry, config)
+    atomic_write_json(run_dir / CONFIG_FILE, {**saved, "config": resolved.config.to_json()})
+    return resolved
+
+
+# ------------------------------------------------------------------------------------------------------------- sample
+@cli.command("sample")
+@click.argument("run", type=click.Path())
+@click.option("--n", "count", type=int, default=64, show_default=True, help="How many samples.")
+@click.option("--out", type=click.Path(dir_okay=False), help="PNG (grid or scatter) or .npy. [default: RUN/samples/sample.png]")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent noise.")
+@click.option("--class", "class_id", type=int, help="Class to generate (runs trained with --conditional).")
+@click.option("--checkpoint", type=click.Choice(["last", "best"]), default="last", show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
+def sample_command(run: str, count: int, out: Optional[str], seed: int, class_id: Optional[int], checkpoint: str,
+                   device: str) -> None:
+    """Generate samples from a run's checkpoint (the generator average when the run kept one)."""
+    from pathlib import Path
+
+    from ganzoo.registry import default_registry
+    from ganzoo.train.sample import load_generator, sample_to_file
+
+    run_dir = Path(run)
+    target = Path(out) if out else run_dir / "samples" / "sample.png"
+    loaded = load_generator(default_registry(), run_dir, checkpoint, device)
+    sample_to_file(loaded, count, target, seed, class_id)
+    which = "averaged generator" if loaded.averaged else "generator"
+    click.echo(f"wrote {count} samples from the {which} at step {loaded.step} to {target}")
+
+
 # ------------------------------------------------------------------------------------------------------------- doctor
 @cli.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")

@@ -132,7 +132,8 @@ class Architecture:
             for unconditional training.
         hyperparameters: the architecture's own settings with their defaults (``--set KEY=VALUE`` overrides, typed by the
             default's type).
-        training: trainer defaults from the paper (``lr_g``, ``lr_d``, ``betas``, ``n_critic``, ``batch_size``, ...).
+        training: trainer defaults from the paper (``lr_g``, ``lr_d``, ``betas``, ``n_critic``, ``batch_size``, ...); a nested
+            mapping under ``"points"`` or ``"images"`` overrides them for that kind of data.
         default_loss: loss used when ``--loss`` is not given.
         default_dataset: dataset used when ``--dataset`` is not given.
         data_kinds: the dataset kinds the networks can model.

@@ -1,0 +1,135 @@
+"""Network building blocks shared by the built-in architectures: MLPs for points (or flattened images) and DCGAN-style
+conv nets for square power-of-two images. Conditional variants take class labels: the generator sees a one-hot code next
+to z; the discriminator adds a projection term <embed(y), features> (Miyato & Koyama 2018)."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+__all__ = ["MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "dcgan_init", "NORMS"]
+
+NORMS = ("batch", "layer", "none")
+
+
+def _numel(shape: Sequence[int]) -> int:
+    return int(math.prod(shape))
+
+
+class MLPGenerator(nn.Module):
+    """z (and a one-hot label) -> ``depth`` hidden ReLU layers of ``hidden`` units -> a sample of ``shape``."""
+
+    def __init__(self, latent_dim: int, shape: Sequence[int], hidden: int, depth: int, num_classes: int = 0,
+                 tanh: bool = False, batchnorm: bool = False):
+        super().__init__()
+        self.shape, self.num_classes = tuple(shape), num_classes
+        layers: list[nn.Module] = []
+        width = latent_dim + num_classes
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden)] + ([nn.BatchNorm1d(hidden)] if batchnorm else []) + [nn.ReLU()]
+            width = hidden
+        layers.append(nn.Linear(width, _numel(shape)))
+        if tanh:
+            layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if self.num_classes:
+            z = torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], dim=1)
+        return self.net(z).view(-1, *self.shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """A sample -> ``depth`` hidden LeakyReLU(0.2) layers -> one logit; per-sample (no batch-coupling layers)."""
+
+    def __init__(self, shape: Sequence[int], hidden: int, depth: int, num_classes: int = 0, layernorm: bool = False):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = _numel(shape)
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden)] + ([nn.LayerNorm(hidden)] if layernorm else []) + [nn.LeakyReLU(0.2)]
+            width = hidden
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(width, 1)
+        self.embed = nn.Embedding(num_classes, width) if num_classes else None
+
+    def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        h = self.features(x.flatten(1))
+        out = self.head(h).squeeze(1)
+        if self.embed is not None:
+            out = out + (self.embed(y) * h).sum(dim=1)
+        return out
+
+
+def _norm2d(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":  # LayerNorm over (C, H, W) with a per-channel affine: per-sample, so gradient penalties stay valid
+        return nn.GroupNorm(1, channels)
+    return nn.Identity()
+
+
+class ConvGenerator(nn.Module):
+    """DCGAN generator: z -> 4x4 by a transposed conv, then x2 transposed convs (BatchNorm + ReLU) up to ``size``, tanh.
+
+    Depth follows the size: log2(size) - 2 upsamplings; channels halve on the way up from ``base * 2^(n - 1)`` (capped).
+    """
+
+    def __init__(self, latent_dim: int, channels: int, size: int, base: int, num_classes: int = 0, max_channels: int = 512):
+        super().__init__()
+        self.num_classes = num_classes
+        n_up = int(math.log2(size)) - 2
+        widths = [min(base * 2 ** (n_up - 1 - i), max_channels) for i in range(n_up)]
+        layers: list[nn.Module] = [nn.ConvTranspose2d(latent_dim + num_classes, widths[0], 4, 1, 0, bias=False),
+                                   nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
+        for w_in, w_out in zip(widths, widths[1:]):
+            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if self.num_classes:
+            z = torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], dim=1)
+        return self.net(z[:, :, None, None])
+
+
+class ConvDiscriminator(nn.Module):
+    """DCGAN discriminator: stride-2 convs with LeakyReLU(0.2) down to 4x4 (no norm on the first), then a 4x4 conv -> logit.
+
+    ``norm`` is ``"batch"`` (DCGAN), ``"layer"`` (WGAN-GP's recommendation) or ``"none"``.
+    """
+
+    def __init__(self, channels: int, size: int, base: int, norm: str = "batch", num_classes: int = 0,
+                 max_channels: int = 512):
+        super().__init__()
+        n_down = int(math.log2(size)) - 2
+        widths = [min(base * 2 ** i, max_channels) for i in range(n_down)]
+        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for w_in, w_out in zip(widths, widths[1:]):
+            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=norm == "none"), _norm2d(norm, w_out), nn.LeakyReLU(0.2, True)]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv2d(widths[-1], 1, 4, 1, 0)
+        self.embed = nn.Embedding(num_classes, widths[-1]) if num_classes else None
+
+    def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        h = self.features(x)
+        out = self.head(h).flatten()
+        if self.embed is not None:
+            out = out + (self.embed(y) * h.sum(dim=(2, 3))).sum(dim=1)
+        return out
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Radford et al.: conv weights ~ N(0, 0.02), BatchNorm weights ~ N(1, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)

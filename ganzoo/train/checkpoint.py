@@ -1,0 +1,92 @@
+"""Checkpoints: every tensor in safetensors (networks, generator average, optimizer states, RNG state), the counters and
+optimizer hyper-parameters as JSON in the same file's header, so one atomic rename writes a consistent checkpoint. Loading
+never unpickles anything: a file that is not a ganzoo safetensors checkpoint is refused with one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import torch
+
+from ganzoo.errors import CheckpointError
+from ganzoo.io import atomic_path
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "save_checkpoint", "load_checkpoint", "flatten_optimizer", "unflatten_optimizer"]
+
+FORMAT = "ganzoo-checkpoint"
+FORMAT_VERSION = 1
+
+
+def flatten_optimizer(prefix: str, state_dict: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Split an optimizer state dict into tensors (``prefix/state/<param>/<key>``) and JSON (param groups, plain values)."""
+    tensors: dict[str, torch.Tensor] = {}
+    plain: dict[str, dict[str, Any]] = {}
+    for param_id, entries in state_dict["state"].items():
+        for key, value in entries.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{prefix}/state/{param_id}/{key}"] = value.detach().cpu().contiguous()
+            else:
+                plain.setdefault(str(param_id), {})[key] = value
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in state_dict["param_groups"]]
+    return tensors, {"param_groups": groups, "plain_state": plain}
+
+
+def unflatten_optimizer(prefix: str, tensors: Mapping[str, torch.Tensor], meta: Mapping[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    lead = f"{prefix}/state/"
+    for name, tensor in tensors.items():
+        if name.startswith(lead):
+            param_id, key = name[len(lead):].split("/", 1)
+            state.setdefault(int(param_id), {})[key] = tensor
+    for param_id, entries in meta["plain_state"].items():
+        state.setdefault(int(param_id), {}).update(entries)
+    groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()} for g in meta["param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+def save_checkpoint(path: Path, tensors: Mapping[str, torch.Tensor], state: Mapping[str, Any]) -> None:
+    """Write ``tensors`` and the JSON-able ``state`` to ``path`` atomically (temp file, fsync, rename)."""
+    from safetensors.torch import save_file
+
+    header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "state": json.dumps(state, sort_keys=True)}
+    ready = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    with atomic_path(path, suffix=".safetensors") as tmp:
+        save_file(ready, str(tmp), metadata=header)
+
+
+def load_checkpoint(path: Path, expect: Optional[Mapping[str, Any]] = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read a checkpoint written by ``save_checkpoint``.
+
+    Args:
+        path: the ``.safetensors`` file.
+        expect: state entries that must match (e.g. ``{"arch": "wgan_gp"}``).
+
+    Raises:
+        CheckpointError: missing, truncated, not safetensors (e.g. a pickle renamed), not a ganzoo checkpoint, or written
+            for something else than ``expect`` says.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path} is not a readable safetensors checkpoint ({' '.join(str(exc).split())[:120]}); "
+                              "it may be truncated or not a ganzoo checkpoint") from None
+    if header.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is a safetensors file but not a ganzoo checkpoint (no '{FORMAT}' header)")
+    if header.get("format_version") != str(FORMAT_VERSION):
+        raise CheckpointError(f"{path} has checkpoint format {header.get('format_version')}, this ganzoo reads {FORMAT_VERSION}")
+    try:
+        state = json.loads(header["state"])
+    except (KeyError, json.JSONDecodeError):
+        raise CheckpointError(f"{path}: the checkpoint's state header is damaged") from None
+    for key, value in (expect or {}).items():
+        if state.get(key) != value:
+            raise CheckpointError(f"{path} was written for {key} {state.get(key)!r}, not {value!r}")
+    return tensors, state

@@ -1,0 +1,225 @@
+"""Training configuration: one typed dataclass, resolved from the base defaults, the architecture's paper defaults, the
+command line and ``--set KEY=VALUE``; checked against the chosen architecture, loss and dataset before anything runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+from ganzoo.errors import ConfigError
+from ganzoo.registry import Registry
+from ganzoo.specs import DATA_KINDS, Architecture, Dataset, Loss, Metric
+
+__all__ = ["TrainConfig", "Resolved", "resolve_config", "parse_set_items", "config_from_json", "DEFAULT_ARCH"]
+
+DEFAULT_ARCH = "wgan_gp"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run. ``steps`` counts generator updates; each is preceded by ``n_critic`` critic updates.
+
+    Empty ``loss`` / ``dataset`` / ``val_metric`` mean "the architecture's (or dataset's) default"; ``resolve_config``
+    fills them in, so a saved config is always explicit.
+    """
+
+    arch: str = DEFAULT_ARCH
+    loss: str = ""
+    dataset: str = ""
+    data_dir: Optional[str] = None
+    image_size: Optional[int] = None
+    channels: Optional[int] = None
+    conditional: bool = False
+    steps: int = 2000
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    n_critic: int = 1
+    seed: int = 0
+    device: str = "auto"
+    ema: float = 0.999
+    label_smoothing: float = 0.0
+    penalty_weight: Optional[float] = None
+    grad_clip: float = 0.0
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    val_every: int = 500
+    val_metric: str = ""
+    val_samples: int = 2500
+    early_stop_patience: int = 0
+    hparams: dict[str, Any] = field(default_factory=dict)
+    data_options: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["betas"] = list(self.betas)
+        return out
+
+
+# Settings that may change when a run is resumed without changing what it computes.
+RESUMABLE_FIELDS = ("steps", "device", "log_every", "sample_every", "checkpoint_every", "val_every", "val_samples",
+                    "early_stop_patience")
+
+
+@dataclass
+class Resolved:
+    config: TrainConfig
+    arch: Architecture
+    loss: Loss
+    dataset: Dataset
+    metric: Optional[Metric]
+
+
+def _coerce(key: str, raw: str, default: Any) -> Any:
+    """Parse ``raw`` as the type of ``default`` (bool, int, float, str, tuple of floats), or as JSON when there is none."""
+    try:
+        if isinstance(default, bool):
+            lowered = raw.strip().lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return lowered in ("true", "1", "yes", "on")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, tuple):
+            return tuple(float(v) for v in raw.split(","))
+        if isinstance(default, str):
+            return raw
+        return json.loads(raw)
+    except (ValueError, json.JSONDecodeError):
+        kind = type(default).__name__ if default is not None else "JSON value"
+        raise ConfigError(f"--set {key}={raw!r}: expected a {kind}") from None
+
+
+def parse_set_items(items: Sequence[str], hparam_defaults: Mapping[str, Any]) -> tuple[dict, dict, dict]:
+    """Split ``KEY=VALUE`` items into (architecture hyper-parameters, data options, trainer fields)."""
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    base = TrainConfig()
+    hparams, data_options, trainer = {}, {}, {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r} must look like KEY=VALUE, e.g. --set hidden=256")
+        if key.startswith("data."):
+            data_options[key[5:]] = _coerce(key, raw, None)
+        elif key in hparam_defaults:
+            hparams[key] = _coerce(key, raw, hparam_defaults[key])
+        elif key in fields and key not in ("hparams", "data_options"):
+            trainer[key] = _coerce(key, raw, getattr(base, key))
+        else:
+            known = ", ".join(sorted(hparam_defaults)) or "none"
+            raise ConfigError(f"--set {key}: not a setting of this architecture (its settings: {known}; "
+                              f"data options go as data.KEY; trainer options as their flag names)")
+    return hparams, data_options, trainer
+
+
+def resolve_config(registry: Registry, options: Mapping[str, Any], set_items: Sequence[str] = ()) -> Resolved:
+    """Build the full, explicit config of a new run and check that its parts fit together.
+
+    Args:
+        registry: where architecture, loss, dataset and metric names are looked up.
+        options: command-line values; None means "not given".
+        set_items: ``KEY=VALUE`` strings for hyper-parameters, data options (``data.KEY``) or trainer fields.
+    """
+    arch: Architecture = registry.get("arch", options.get("arch") or DEFAULT_ARCH)
+    config = TrainConfig(arch=arch.name)
+    dataset_name = options.get("dataset") or arch.default_dataset
+    kind = registry.get("dataset", dataset_name).kind
+    for key, value in training_defaults(arch, kind).items():
+        if not hasattr(config, key):
+            raise ConfigError(f"architecture {arch.name!r} sets unknown trainer option {key!r}")
+        setattr(config, key, tuple(value) if key == "betas" else value)
+    hparams, data_options, trainer_sets = parse_set_items(set_items, arch.hyperparameters)
+    explicit = {**trainer_sets, **{k: v for k, v in options.items() if v is not None}}
+    for key, value in explicit.items():
+        setattr(config, key, tuple(value) if key == "betas" else value)
+    if "penalty_weight" not in explicit and registry.get("loss", config.loss or arch.default_loss).penalty is None:
+        config.penalty_weight = None  # the architecture's lambda is for its default loss, not for a penalty-free one
+    config.arch = arch.name
+    config.hparams = {**arch.hyperparameters, **config.hparams, **hparams}
+    config.data_options = {**config.data_options, **data_options}
+    return _check(registry, config, arch)
+
+
+def training_defaults(arch: Architecture, data_kind: str) -> dict[str, Any]:
+    """The architecture's trainer defaults, with its per-data-kind overrides (``training["points"]``, ...) applied."""
+    flat = {k: v for k, v in arch.training.items() if k not in DATA_KINDS}
+    return {**flat, **arch.training.get(data_kind, {})}
+
+
+def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resolved:
+    config.loss = config.loss or arch.default_loss
+    config.dataset = config.dataset or arch.default_dataset
+    loss: Loss = registry.get("loss", config.loss)
+    dataset: Dataset = registry.get("dataset", config.dataset)
+    config.loss, config.dataset = loss.name, dataset.name  # drop any package: qualifier once resolved
+
+    for name in ("steps", "batch_size", "n_critic", "val_samples"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
+    for name in ("log_every", "sample_every", "checkpoint_every", "val_every", "early_stop_patience"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be 0 (off) or positive, got {getattr(config, name)}")
+    for name in ("lr_g", "lr_d"):
+        if not getattr(config, name) > 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(config, name)}")
+    if len(config.betas) != 2 or not all(0 <= b < 1 for b in config.betas):
+        raise ConfigError(f"betas {config.betas} must be two numbers in [0, 1), e.g. --set betas=0.5,0.999")
+    if not 0 <= config.ema < 1:
+        raise ConfigError(f"--ema {config.ema} must be in [0, 1): 0 turns the generator average off, 0.999 is typical")
+    if not 0 <= config.label_smoothing < 0.5:
+        raise ConfigError(f"--label-smoothing {config.label_smoothing} must be in [0, 0.5), e.g. 0.1")
+    if config.label_smoothing and not loss.label_smoothing:
+        raise ConfigError(f"--label-smoothing has no meaning for loss {loss.name!r}: it applies to 'bce'")
+    if config.penalty_weight is not None and (loss.penalty is None or config.penalty_weight < 0):
+        raise ConfigError(f"--penalty-weight needs a loss with a gradient penalty (e.g. wgan_gp) and a value >= 0, "
+                          f"got loss {loss.name!r} and {config.penalty_weight}")
+    if config.grad_clip < 0:
+        raise ConfigError(f"--grad-clip {config.grad_clip} must be 0 (off) or positive")
+    if config.device not in ("auto", "cpu", "cuda") and not config.device.startswith("cuda:"):
+        raise ConfigError(f"--device {config.device!r} must be auto, cpu, cuda or cuda:N")
+    if config.channels not in (None, 1, 3):
+        raise ConfigError(f"--channels {config.channels} must be 1 or 3")
+
+    missing = sorted(loss.requires - arch.capabilities)
+    if missing:
+        hint = ("a critic Lipschitz by construction (e.g. spectral normalisation); use --loss wgan_gp for a penalty instead"
+                if "lipschitz" in missing else "a discriminator without BatchNorm (per-sample outputs); try --arch wgan_gp")
+        raise ConfigError(f"loss {loss.name!r} does not fit architecture {arch.name!r}: it needs {hint}")
+    if dataset.kind != "any" and dataset.kind not in arch.data_kinds:
+        raise ConfigError(f"architecture {arch.name!r} models {' or '.join(arch.data_kinds)}, but dataset "
+                          f"{dataset.name!r} holds {dataset.kind}: pick an image dataset such as --dataset digits")
+    if config.conditional and not (arch.conditional and dataset.has_labels):
+        what = f"architecture {arch.name!r}" if not arch.conditional else f"dataset {dataset.name!r} (it has no labels)"
+        raise ConfigError(f"--conditional is not supported by {what}")
+
+    metric = None
+    if config.val_every:
+        config.val_metric = config.val_metric or ("modes" if dataset.name in ("ring", "grid") else "swd")
+        metric = registry.get("metric", config.val_metric)
+        config.val_metric = metric.name
+    return Resolved(config, arch, loss, dataset, metric)
+
+
+def config_from_json(data: Mapping[str, Any]) -> TrainConfig:
+    """Rebuild a saved config; unknown keys (from a newer ganzoo) are an error rather than silently dropped."""
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"saved config has unknown settings {unknown}: it was written by a newer ganzoo")
+    values = dict(data)
+    if "betas" in values:
+        values["betas"] = tuple(values["betas"])
+    return TrainConfig(**values)
+
+
+def check_saved(registry: Registry, config: TrainConfig) -> Resolved:
+    """Resolve a saved config against the installed plugins (its architecture, loss and dataset must still exist)."""
+    arch = registry.get("arch", config.arch)
+    return _check(registry, config, arch)

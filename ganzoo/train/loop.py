@@ -1,0 +1,438 @@
+"""The adversarial training loop.
+
+One function, read top to bottom: set-up (data, networks, optimizers, resume), then per step (1) critic updates,
+(2) a generator update, (3) log / sample / validate / checkpoint. Every random draw comes from one explicit generator whose
+state is checkpointed, and the data order is a function of the batch counter, so a run is deterministic on the CPU and a
+resumed run continues bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional, Protocol
+
+import torch
+from torch import nn
+
+from ganzoo import __version__
+from ganzoo.data.common import load_dataset
+from ganzoo.errors import CheckpointError, ConfigError, PluginError
+from ganzoo.ops import gradient_penalty, interpolate
+from ganzoo.registry import Registry
+from ganzoo.specs import DataInfo, DataRequest, GanModels, MetricInput
+from ganzoo.train.checkpoint import flatten_optimizer, load_checkpoint, save_checkpoint, unflatten_optimizer
+from ganzoo.train.config import Resolved, TrainConfig
+from ganzoo.train.run import (
+    METRICS_FILE,
+    checkpoint_path,
+    clean_temp_files,
+    read_metrics,
+    truncate_metrics,
+    write_run_config,
+)
+
+__all__ = ["TrainResult", "ProgressSink", "train", "pick_device", "generate", "Batches", "ema_decay"]
+
+# Offsets that give the noise stream and the fixed preview / validation noise their own seeds.
+_NOISE_SEED, _PREVIEW_SEED, _VAL_SEED = 1_000_003, 2_000_003, 3_000_017
+PREVIEW_IMAGES, PREVIEW_POINTS = 64, 2500
+
+
+class ProgressSink(Protocol):
+    """Where the loop reports progress (the CLI draws a tqdm bar); the loop itself never prints."""
+
+    def start(self, total: int, initial: int) -> None: ...
+    def update(self, step: int, record: Optional[dict[str, Any]]) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    status: str  # "finished", "interrupted" or "early_stopped"
+    last: dict[str, Any] = field(default_factory=dict)
+    best: Optional[dict[str, Any]] = None
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for, but torch sees no CUDA device: use --device cpu or auto")
+    return device
+
+
+class Batches:
+    """Batch ``k`` of a run is a pure function of ``k``: epoch ``e`` visits the data in a permutation seeded by (seed, e)."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self._cache: dict[int, torch.Tensor] = {}
+
+    def _perm(self, epoch: int) -> torch.Tensor:
+        if epoch not in self._cache:
+            if len(self._cache) > 2:
+                self._cache.clear()
+            gen = torch.Generator().manual_seed(self.seed * 1_000_033 + epoch)
+            self._cache[epoch] = torch.randperm(self.n, generator=gen)
+        return self._cache[epoch]
+
+    def indices(self, k: int) -> torch.Tensor:
+        positions = torch.arange(k * self.batch_size, (k + 1) * self.batch_size)
+        epochs = positions // self.n
+        out = torch.empty(self.batch_size, dtype=torch.long)
+        for epoch in epochs.unique().tolist():
+            mask = epochs == epoch
+            out[mask] = self._perm(epoch)[positions[mask] % self.n]
+        return out
+
+
+def ema_decay(target: float, updates: int) -> float:
+    """Warm-up: the average starts short (it would otherwise drag the random initial weights along for thousands of
+    steps) and lengthens towards ``target``: min(target, (1 + t) / (10 + t))."""
+    return min(target, (1.0 + updates) / (10.0 + updates))
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    for p_ema, p in zip(ema.parameters(), model.parameters()):
+        p_ema.lerp_(p, 1.0 - decay)
+    for b_ema, b in zip(ema.buffers(), model.buffers()):
+        b_ema.copy_(b)
+
+
+@contextlib.contextmanager
+def _eval_mode(module: nn.Module) -> Iterator[None]:
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, n: int, latent_dim: int, device: torch.device, gen: torch.Generator,
+             labels: Optional[torch.Tensor] = None, batch: int = 500) -> torch.Tensor:
+    """``n`` samples (on the CPU) from ``generator`` in eval mode, with noise drawn from ``gen``."""
+    out = []
+    with _eval_mode(generator):
+        for start in range(0, n, batch):
+            count = min(batch, n - start)
+            z = torch.randn(count, latent_dim, generator=gen).to(device)
+            y = labels[start:start + count].to(device) if labels is not None else None
+            out.append(generator(z, y).float().cpu())
+    return torch.cat(out)
+
+
+def _check_models(models: Any, arch: str, info: DataInfo, device: torch.device, num_classes: int) -> GanModels:
+    if not isinstance(models, GanModels):
+        raise PluginError(f"architecture {arch!r} built {type(models).__name__}, expected GanModels")
+    models.generator.to(device)
+    models.discriminator.to(device)
+    z = torch.zeros(2, models.latent_dim, device=device)
+    y = torch.zeros(2, dtype=torch.long, device=device) if num_classes else None
+    with torch.no_grad(), _eval_mode(models.generator), _eval_mode(models.discriminator):
+        sample = models.generator(z, y)
+        logits = models.discriminator(sample, y)
+    if tuple(sample.shape[1:]) != tuple(info.shape):
+        raise PluginError(f"architecture {arch!r}: generator makes {tuple(sample.shape[1:])}, the data is {info.shape}")
+    if tuple(logits.shape) != (2,):
+        raise PluginError(f"architecture {arch!r}: discriminator must return one logit per sample, got {tuple(logits.shape)}")
+    return models
+
+
+def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: Optional[ProgressSink] = None,
+          stop_requested: Callable[[], bool] = lambda: False) -> TrainResult:
+    """Train (or resume) the run in ``run_dir``.
+
+    Args:
+        resolved: the checked config and the specs it names (``ganzoo.train.config.resolve_config``).
+        run_dir: the run folder; for a new run it must not hold a run yet.
+        resume: continue from ``run_dir/checkpoints/last.safetensors`` up to ``config.steps``.
+        progress: receives the step count and each logged record.
+        stop_requested: polled after each step; when it returns True the loop checkpoints and stops ("interrupted").
+
+    Returns:
+        Where the run stopped and why, with its last logged record and best validation.
+    """
+    cfg: TrainConfig = resolved.config
+    arch, loss, penalty, metric = resolved.arch, resolved.loss, resolved.loss.penalty, resolved.metric
+    if penalty is not None and cfg.penalty_weight is not None:
+        penalty = dataclasses.replace(penalty, weight=cfg.penalty_weight)
+    device = pick_device(cfg.device)
+
+    # ---------------------------------------------------------------------------------------------- data and networks
+    request = DataRequest(data_dir=cfg.data_dir, image_size=cfg.image_size, channels=cfg.channels, seed=cfg.seed,
+                          options=cfg.data_options)
+    data = load_dataset(resolved.dataset, request)
+    info = data.info
+    if cfg.batch_size > len(data.x):
+        raise ConfigError(f"--batch-size {cfg.batch_size} is larger than the dataset ({len(data.x)} samples): "
+                          f"use at most {len(data.x)}")
+    num_classes = info.num_classes if cfg.conditional else 0
+    if cfg.conditional and (data.y is None or num_classes < 2):
+        raise ConfigError(f"--conditional needs class labels, and dataset {cfg.dataset!r} has none here")
+    x_all = data.x.to(device)
+    y_all = data.y.to(device) if num_classes else None
+
+    torch.manual_seed(cfg.seed)  # network initialisation is the only user of the global generator
+    models = _check_models(arch.build(info, dict(cfg.hparams), num_classes), arch.name, info, device, num_classes)
+    G, D, latent = models.generator, models.discriminator, models.latent_dim
+    G_ema = copy.deepcopy(G).requires_grad_(False).eval() if cfg.ema > 0 else None
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+    noise = torch.Generator().manual_seed(cfg.seed + _NOISE_SEED)
+    batches = Batches(len(x_all), cfg.batch_size, cfg.seed)
+    counters: dict[str, Any] = {"step": 0, "batches": 0, "best": None, "bad_validations": 0}
+
+    providers = {"arch": arch.name, "loss": loss.name, "dataset": cfg.dataset}
+    if resume:
+        _restore(run_dir, cfg, G, D, G_ema, opt_g, opt_d, noise, counters, device)
+        clean_temp_files(run_dir)
+        truncate_metrics(run_dir, counters["step"])
+    else:
+        write_run_config(run_dir, cfg.to_json(), info, providers, __version__)
+
+    val_real = None
+    if metric is not None:
+        missing = [k for k in metric.needs_meta if k not in info.meta]
+        if info.kind not in metric.data_kinds or missing:
+            raise ConfigError(f"metric {metric.name!r} cannot score dataset {cfg.dataset!r}"
+                              f"{' (it lacks ' + ', '.join(missing) + ')' if missing else ''}: use --val-metric swd")
+        val_real = load_dataset(resolved.dataset, DataRequest(**{**request.__dict__, "split": "val"})).x
+    preview_n = PREVIEW_IMAGES if info.kind == "images" else PREVIEW_POINTS
+    preview_labels = torch.arange(preview_n) % num_classes if num_classes else None
+    sample_model = G_ema if G_ema is not None else G
+
+    def save(which: str) -> None:
+        _save(run_dir, which, cfg, G, D, G_ema, opt_g, opt_d, noise, counters)
+
+    def write_samples(step: int) -> None:
+        fake = generate(sample_model, preview_n, latent, device, torch.Generator().manual_seed(cfg.seed + _PREVIEW_SEED),
+                        preview_labels)
+        _picture(run_dir / "samples" / f"step_{step:06d}.png", fake, data.x, info, num_classes, step)
+
+    log = (run_dir / METRICS_FILE).open("a")
+    writer = _tensorboard(run_dir)
+    sums: dict[str, torch.Tensor] = {}
+    window_start, window_steps = time.perf_counter(), 0
+    status, record, step = "finished", {}, counters["step"]
+    if progress:
+        progress.start(cfg.steps, step)
+    try:
+        while step < cfg.steps:
+            # (1) critic: n_critic updates of D on real batches and detached fakes
+            D.requires_grad_(True)
+            for _ in range(cfg.n_critic):
+                idx = batches.indices(counters["batches"]).to(device)
+                counters["batches"] += 1
+                real = x_all[idx]
+                y = y_all[idx] if num_classes else None
+                with torch.no_grad():
+                    fake = G(torch.randn(cfg.batch_size, latent, generator=noise).to(device), y)
+                d_real, d_fake = D(real, y), D(fake, y)
+                smoothing = {"label_smoothing": cfg.label_smoothing} if loss.label_smoothing else {}
+                d_loss = loss.discriminator(d_real, d_fake, **smoothing)
+                total = d_loss
+                if penalty is not None:
+                    gp = _penalty(D, penalty, real, fake, y, noise)
+                    total = d_loss + gp
+                    _accumulate(sums, gp=gp)
+                opt_d.zero_grad(set_to_none=True)
+                total.backward()
+                if cfg.grad_clip:
+                    nn.utils.clip_grad_norm_(D.parameters(), cfg.grad_clip)
+                opt_d.step()
+                _accumulate(sums, d_loss=d_loss, d_real=d_real.mean(), d_fake=d_fake.mean())
+
+            # (2) generator: one update through a frozen D
+            D.requires_grad_(False)
+            y_fake = torch.randint(num_classes, (cfg.batch_size,), generator=noise).to(device) if num_classes else None
+            z = torch.randn(cfg.batch_size, latent, generator=noise).to(device)
+            g_loss = loss.generator(D(G(z, y_fake), y_fake))
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(G.parameters(), cfg.grad_clip)
+            opt_g.step()
+            if G_ema is not None:
+                update_ema(G_ema, G, ema_decay(cfg.ema, step))
+            _accumulate(sums, g_loss=g_loss)
+            step += 1
+            counters["step"] = step
+            window_steps += 1
+
+            # (3) log / sample / validate / checkpoint
+            last_step = step == cfg.steps
+            record = {}
+            if (cfg.log_every and step % cfg.log_every == 0) or last_step:
+                elapsed = time.perf_counter() - window_start
+                record = {"step": step, **{k: float(v) / (window_steps * (cfg.n_critic if k != "g_loss" else 1))
+                                           for k, v in sums.items()},
+                          "samples_per_s": window_steps * cfg.n_critic * cfg.batch_size / max(elapsed, 1e-9)}
+                if not all(math.isfinite(v) for v in record.values()):
+                    record["nonfinite"] = True
+                _write_record(log, writer, record)
+                sums.clear()
+                window_start, window_steps = time.perf_counter(), 0
+            if (cfg.sample_every and step % cfg.sample_every == 0) or last_step:
+                write_samples(step)
+            if metric is not None and ((cfg.val_every and step % cfg.val_every == 0) or last_step):
+                fake = generate(sample_model, cfg.val_samples, latent, device,
+                                torch.Generator().manual_seed(cfg.seed + _VAL_SEED),
+                                torch.arange(cfg.val_samples) % num_classes if num_classes else None)
+                scores = {k: float(v) for k, v in metric.compute(MetricInput(fake, val_real, info, data.x,
+                                                                             seed=cfg.seed)).items()}
+                value = scores[metric.primary]
+                best = counters["best"]
+                improved = best is None or (value > best["value"] if metric.higher_is_better else value < best["value"])
+                if improved:
+                    counters["best"] = {"step": step, "metric": metric.name, "key": metric.primary, "value": value}
+                    counters["bad_validations"] = 0
+                else:
+                    counters["bad_validations"] += 1
+                val_record = {"step": step, "val": {metric.name: scores}}
+                _write_record(log, writer, val_record)
+                record = {**record, **val_record}
+                if improved:
+                    save("best")
+                if cfg.early_stop_patience and counters["bad_validations"] >= cfg.early_stop_patience:
+                    status = "early_stopped"
+            if (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or last_step or status != "finished":
+                save("last")
+            if progress:
+                progress.update(step, record or None)
+            if status != "finished":
+                break
+            if stop_requested() and step < cfg.steps:
+                save("last")
+                status = "interrupted"
+                break
+    finally:
+        log.close()
+        if writer is not None:
+            writer.close()
+        if progress:
+            progress.close()
+    _loss_curve(run_dir)
+    return TrainResult(run_dir, step, status, record, counters["best"])
+
+
+def _penalty(D: nn.Module, penalty, real: torch.Tensor, fake: torch.Tensor, y: Optional[torch.Tensor],
+             noise: torch.Generator) -> torch.Tensor:
+    """The gradient penalty: g = dD(x)/dx at interpolates (WGAN-GP), real (R1) or fake (R2) samples, kept in the graph."""
+    if penalty.on == "interpolates":
+        eps = torch.rand(real.shape[0], generator=noise).to(real.device)
+        point = interpolate(fake, real, eps)
+    else:
+        point = real if penalty.on == "real" else fake
+    point = point.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(point, y).sum(), point, create_graph=True)
+    return gradient_penalty(grad, penalty.kind, penalty.weight, penalty.center)
+
+
+def _accumulate(sums: dict[str, torch.Tensor], **values: torch.Tensor) -> None:
+    # kept on the device: reading a value forces a sync, so they are read only when a record is logged
+    for key, value in values.items():
+        value = value.detach().float()
+        sums[key] = sums[key] + value if key in sums else value
+
+
+def _write_record(log, writer, record: dict[str, Any]) -> None:  # noqa: ANN001
+    log.write(json.dumps(record) + "\n")
+    log.flush()
+    if writer is not None:
+        for key, value in _flatten(record).items():
+            if key != "step":
+                writer.add_scalar(key, value, record["step"])
+
+
+def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}/"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[prefix + key] = value
+    return out
+
+
+def _tensorboard(run_dir: Path):  # noqa: ANN202
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is an optional extra: pip install "ganzoo[tensorboard]"
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))
+
+
+def _picture(path: Path, fake: torch.Tensor, real: torch.Tensor, info: DataInfo, num_classes: int, step: int) -> None:
+    from ganzoo.viz import save_image_grid, save_scatter
+
+    if info.kind == "images":
+        save_image_grid(fake.numpy(), path, nrow=num_classes or None)
+    else:
+        lo, hi = info.value_range
+        margin = 0.15 * (hi - lo)
+        save_scatter(fake.numpy(), path, real=real[:len(fake)].numpy(), bounds=(lo - margin, hi + margin),
+                     title=f"step {step}: generated (blue) vs real (grey)")
+
+
+def _loss_curve(run_dir: Path) -> None:
+    from ganzoo.viz import save_curves
+
+    records = [r for r in read_metrics(run_dir) if "d_loss" in r]
+    if records:
+        keys = [k for k in ("d_loss", "g_loss", "gp") if k in records[-1]]
+        save_curves({k: ([r["step"] for r in records], [r.get(k, math.nan) for r in records]) for k in keys},
+                    run_dir / "loss_curve.png", title="losses by generator step")
+
+
+def _save(run_dir: Path, which: str, cfg: TrainConfig, G: nn.Module, D: nn.Module, G_ema: Optional[nn.Module],
+          opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, noise: torch.Generator, counters: dict) -> None:
+    tensors: dict[str, torch.Tensor] = {}
+    for prefix, module in (("G", G), ("D", D), ("G_ema", G_ema)):
+        if module is not None:
+            tensors.update({f"{prefix}/{k}": v for k, v in module.state_dict().items()})
+    g_tensors, g_meta = flatten_optimizer("opt_g", opt_g.state_dict())
+    d_tensors, d_meta = flatten_optimizer("opt_d", opt_d.state_dict())
+    tensors.update(g_tensors)
+    tensors.update(d_tensors)
+    tensors["rng/noise"] = noise.get_state()
+    state = {**counters, "arch": cfg.arch, "loss": cfg.loss, "dataset": cfg.dataset, "opt_g": g_meta, "opt_d": d_meta,
+             "ganzoo_version": __version__}
+    save_checkpoint(checkpoint_path(run_dir, which), tensors, state)
+
+
+def _restore(run_dir: Path, cfg: TrainConfig, G: nn.Module, D: nn.Module, G_ema: Optional[nn.Module],
+             opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, noise: torch.Generator, counters: dict,
+             device: torch.device) -> None:
+    path = checkpoint_path(run_dir, "last")
+    if not path.exists():
+        raise CheckpointError(f"{run_dir} has no checkpoint yet ({path.relative_to(run_dir)}): start it again without --resume")
+    tensors, state = load_checkpoint(path, expect={"arch": cfg.arch, "loss": cfg.loss, "dataset": cfg.dataset})
+    try:
+        for prefix, module in (("G", G), ("D", D), ("G_ema", G_ema)):
+            if module is not None:
+                part = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + "/")}
+                module.load_state_dict(part, strict=True)
+        opt_g.load_state_dict(unflatten_optimizer("opt_g", tensors, state["opt_g"]))
+        opt_d.load_state_dict(unflatten_optimizer("opt_d", tensors, state["opt_d"]))
+        noise.set_state(tensors["rng/noise"])
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path} does not match this run's networks ({first[:160]})") from None
+    for key in ("step", "batches", "best", "bad_validations"):
+        counters[key] = state[key]
+    if counters["step"] > cfg.steps:
+        raise ConfigError(f"the run is already at step {counters['step']}: --steps is the run's total, "
+                          f"give more than {counters['step']} to train further")

@@ -1,0 +1,138 @@
+"""Run folders: where a run's config, checkpoints, logs and pictures live, and how to recognise one.
+
+```
+RUN/config.json                 the resolved config, the data's facts and who provided each part
+RUN/checkpoints/last.safetensors, best.safetensors
+RUN/metrics.jsonl               one JSON object per logged step / validation
+RUN/samples/step_000500.png     sample grids (images) or scatter plots (2-D points)
+RUN/loss_curve.png
+```
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from ganzoo.errors import CheckpointError, ConfigError
+from ganzoo.io import TEMP_PREFIX, atomic_write_json
+from ganzoo.specs import DataInfo
+
+__all__ = ["CONFIG_FILE", "METRICS_FILE", "checkpoint_path", "default_run_dir", "prepare_new_run", "read_run_config",
+           "info_to_json", "info_from_json", "clean_temp_files"]
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+RUN_FORMAT = "ganzoo-run"
+
+
+def checkpoint_path(run_dir: Path, which: str = "last") -> Path:
+    return run_dir / "checkpoints" / f"{which}.safetensors"
+
+
+def default_run_dir(arch: str, dataset: str, root: str = "runs") -> Path:
+    """``runs/<arch>-<dataset>``, or the first ``-2``, ``-3``... that does not exist yet."""
+    base = Path(root) / f"{arch}-{dataset}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=TEMP_PREFIX + "probe."):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"cannot write to {folder}: {exc.strerror or exc}; choose another --out") from None
+
+
+def prepare_new_run(run_dir: Path) -> None:
+    """Make sure a new run can be written to ``run_dir`` without touching an existing run."""
+    if (run_dir / CONFIG_FILE).exists():
+        raise ConfigError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, or choose another --out")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--out {run_dir} is a file, not a folder")
+    _check_writable(run_dir)
+
+
+def write_run_config(run_dir: Path, config_json: Mapping[str, Any], info: DataInfo, providers: Mapping[str, str],
+                     ganzoo_version: str) -> None:
+    atomic_write_json(run_dir / CONFIG_FILE, {
+        "format": RUN_FORMAT,
+        "ganzoo_version": ganzoo_version,
+        "config": dict(config_json),
+        "data_info": info_to_json(info),
+        "providers": dict(providers),
+    })
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """The parsed ``config.json`` of a run folder, or ``CheckpointError`` saying why ``run_dir`` is not a run."""
+    path = run_dir / CONFIG_FILE
+    if not run_dir.is_dir():
+        raise CheckpointError(f"{run_dir} is not a folder: give the run folder that 'ganzoo train --out' wrote")
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir} is not a ganzoo run (no {CONFIG_FILE}): give the folder that 'ganzoo train --out' wrote")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path} is damaged ({type(exc).__name__}); the run cannot be read") from None
+    if not isinstance(data, dict) or data.get("format") != RUN_FORMAT or "config" not in data:
+        raise CheckpointError(f"{path} is not a ganzoo run config")
+    return data
+
+
+def info_to_json(info: DataInfo) -> dict[str, Any]:
+    return {"kind": info.kind, "shape": list(info.shape), "num_classes": info.num_classes,
+            "value_range": list(info.value_range), "class_names": list(info.class_names), "meta": dict(info.meta)}
+
+
+def info_from_json(data: Mapping[str, Any]) -> DataInfo:
+    return DataInfo(kind=data["kind"], shape=tuple(data["shape"]), num_classes=int(data["num_classes"]),
+                    value_range=tuple(data["value_range"]), class_names=tuple(data.get("class_names", ())),
+                    meta=dict(data.get("meta", {})))
+
+
+def clean_temp_files(run_dir: Path) -> int:
+    """Remove temporary files a crash left behind (they never replace a good file); returns how many."""
+    removed = 0
+    for tmp in run_dir.rglob(TEMP_PREFIX + "*"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed += 1
+    return removed
+
+
+def truncate_metrics(run_dir: Path, last_step: int) -> None:
+    """Drop log lines written after ``last_step`` (the checkpoint being resumed), so a resumed log has no duplicates."""
+    path = run_dir / METRICS_FILE
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            if json.loads(line).get("step", 0) <= last_step:
+                kept.append(line)
+    from ganzoo.io import atomic_write_bytes
+
+    atomic_write_bytes(path, ("\n".join(kept) + "\n").encode() if kept else b"")
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / METRICS_FILE
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            records.append(json.loads(line))
+    return records
+
+

@@ -1,0 +1,89 @@
+"""Generating from a finished (or running) run: rebuild the generator from config.json, load its weights from a
+safetensors checkpoint (the generator average when the run kept one) and write a PNG or .npy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganzoo.errors import CheckpointError, ConfigError
+from ganzoo.io import atomic_path
+from ganzoo.registry import Registry
+from ganzoo.specs import DataInfo
+from ganzoo.train.checkpoint import load_checkpoint
+from ganzoo.train.config import TrainConfig, config_from_json
+from ganzoo.train.loop import _check_models, generate, pick_device
+from ganzoo.train.run import checkpoint_path, info_from_json, read_run_config
+
+__all__ = ["LoadedGenerator", "load_generator", "sample_to_file"]
+
+
+@dataclass
+class LoadedGenerator:
+    generator: nn.Module
+    latent_dim: int
+    info: DataInfo
+    config: TrainConfig
+    num_classes: int
+    step: int
+    device: torch.device
+    averaged: bool
+
+
+def load_generator(registry: Registry, run_dir: Path, which: str = "last", device: str = "cpu") -> LoadedGenerator:
+    """The run's generator, from ``checkpoints/<which>.safetensors`` (``G_ema`` weights when present)."""
+    saved = read_run_config(run_dir)
+    config = config_from_json(saved["config"])
+    info = info_from_json(saved["data_info"])
+    arch = registry.get("arch", config.arch)
+    num_classes = info.num_classes if config.conditional else 0
+    dev = pick_device(device)
+    torch.manual_seed(0)
+    models = _check_models(arch.build(info, dict(config.hparams), num_classes), arch.name, info, dev, num_classes)
+    tensors, state = load_checkpoint(checkpoint_path(run_dir, which), expect={"arch": config.arch})
+    prefix = "G_ema/" if any(k.startswith("G_ema/") for k in tensors) else "G/"
+    weights = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    try:
+        models.generator.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{run_dir}: checkpoint does not fit the generator ({str(exc).splitlines()[0][:160]})") from None
+    return LoadedGenerator(models.generator.eval(), models.latent_dim, info, config, num_classes, state["step"], dev,
+                           prefix == "G_ema/")
+
+
+def sample_to_file(loaded: LoadedGenerator, n: int, out: Path, seed: int = 0, class_id: Optional[int] = None) -> torch.Tensor:
+    """Generate ``n`` samples and write them: ``.png`` (image grid, or scatter for 2-D points) or ``.npy`` (the array)."""
+    if n < 1:
+        raise ConfigError(f"--n {n} must be at least 1")
+    suffix = out.suffix.lower()
+    if suffix not in (".png", ".npy"):
+        raise ConfigError(f"--out {out}: the file must end in .png (picture) or .npy (array)")
+    labels = None
+    if class_id is not None:
+        if not loaded.num_classes:
+            raise ConfigError("--class needs a run trained with --conditional")
+        if not 0 <= class_id < loaded.num_classes:
+            raise ConfigError(f"--class {class_id} is out of range: this run has classes 0..{loaded.num_classes - 1}")
+        labels = torch.full((n,), class_id, dtype=torch.long)
+    elif loaded.num_classes:
+        labels = torch.arange(n) % loaded.num_classes
+    fake = generate(loaded.generator, n, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed), labels)
+    if suffix == ".npy":
+        with atomic_path(out, suffix=".npy") as tmp:
+            np.save(tmp, fake.numpy())
+    elif loaded.info.kind == "images":
+        from ganzoo.viz import save_image_grid
+
+        save_image_grid(fake.numpy(), out, nrow=loaded.num_classes if labels is not None and class_id is None else None)
+    else:
+        from ganzoo.viz import save_scatter
+
+        lo, hi = loaded.info.value_range
+        margin = 0.15 * (hi - lo)
+        save_scatter(fake.numpy(), out, bounds=(lo - margin, hi + margin), title=f"{n} samples, step {loaded.step}")
+    return fake

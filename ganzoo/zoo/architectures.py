@@ -1,0 +1,52 @@
+"""Built-in architectures plugin: vanilla, dcgan and wgan_gp, with their papers' defaults."""
+
+from __future__ import annotations
+
+from ganzoo.hookspecs import hookimpl
+from ganzoo.specs import Architecture, lazy
+
+VANILLA = Architecture(
+    name="vanilla",
+    description="Goodfellow et al. 2014: MLP generator and discriminator, non-saturating BCE loss",
+    build=lazy("ganzoo.zoo.builders:build_vanilla"),
+    hyperparameters={"latent_dim": 0, "hidden": 256, "depth": 3},
+    training={"lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999), "n_critic": 1, "batch_size": 64},
+    default_loss="bce",
+    default_dataset="ring",
+    capabilities=frozenset({"penalty"}),
+    paper="Goodfellow et al., Generative Adversarial Nets, NeurIPS 2014",
+)
+
+DCGAN = Architecture(
+    name="dcgan",
+    description="Radford et al. 2016: transposed-conv G and strided-conv D with BatchNorm, images of any 2^k >= 8",
+    build=lazy("ganzoo.zoo.builders:build_dcgan"),
+    hyperparameters={"latent_dim": 100, "base_channels": 64, "norm": "batch"},
+    training={"lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999), "n_critic": 1, "batch_size": 128},
+    default_loss="bce",
+    default_dataset="digits",
+    data_kinds=("images",),
+    paper="Radford, Metz & Chintala, Unsupervised Representation Learning with DCGANs, ICLR 2016",
+)
+
+WGAN_GP = Architecture(
+    name="wgan_gp",
+    description="Gulrajani et al. 2017: critic without BatchNorm, Wasserstein loss + gradient penalty, n_critic 5",
+    build=lazy("ganzoo.zoo.builders:build_wgan_gp"),
+    # hidden 128: the paper's toy code uses 512; 128 is ~3x cheaper on a CPU and covers the ring as well (README)
+    hyperparameters={"latent_dim": 0, "hidden": 128, "depth": 3, "base_channels": 64, "norm": "layer"},
+    # Images: the paper's settings. 2-D points: its toy-experiment code's (batch 256, beta1 0.5, lambda 0.1); with the
+    # image settings the ring is covered in 1 of 3 seeds after 2,000 steps, with these in every seed tried by step 500.
+    training={"lr_g": 1e-4, "lr_d": 1e-4, "betas": (0.0, 0.9), "n_critic": 5, "batch_size": 64,
+              "points": {"batch_size": 256, "betas": (0.5, 0.9), "penalty_weight": 0.1}},
+    default_loss="wgan_gp",
+    default_dataset="ring",
+    capabilities=frozenset({"penalty"}),
+    paper="Gulrajani et al., Improved Training of Wasserstein GANs, NeurIPS 2017",
+)
+
+
+@hookimpl
+def register_architectures(register):
+    for arch in (VANILLA, DCGAN, WGAN_GP):
+        register(arch)

@@ -1,0 +1,77 @@
+"""Network builders of the built-in architectures (imported only when an architecture is used)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ganzoo.errors import ConfigError
+from ganzoo.nets import NORMS, ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, dcgan_init
+from ganzoo.specs import DataInfo, GanModels
+
+__all__ = ["build_vanilla", "build_dcgan", "build_wgan_gp"]
+
+
+def _positive(hp: Mapping[str, Any], *keys: str) -> None:
+    for key in keys:
+        if not isinstance(hp[key], int) or hp[key] < 1:
+            raise ConfigError(f"{key}={hp[key]!r} must be a positive integer: e.g. --set {key}=64")
+
+
+def _latent(hp: Mapping[str, Any], info: DataInfo, points_default: int, images_default: int) -> int:
+    latent = hp["latent_dim"] or (points_default if info.kind == "points" else images_default)
+    if not isinstance(latent, int) or latent < 1:
+        raise ConfigError(f"latent_dim={latent!r} must be a positive integer (0 picks the default)")
+    return latent
+
+
+def _square_image(info: DataInfo, arch: str, min_size: int) -> tuple[int, int]:
+    channels, height, width = info.shape
+    if height != width or height < min_size or height & (height - 1):
+        raise ConfigError(f"{arch} needs square power-of-two images of at least {min_size}x{min_size}, got {height}x{width}: "
+                          f"use --image-size {max(min_size, 16)}")
+    return channels, height
+
+
+def build_vanilla(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> GanModels:
+    """Goodfellow et al. 2014: MLP generator (ReLU) and discriminator (LeakyReLU), on points or flattened images."""
+    _positive(hp, "hidden", "depth")
+    latent = _latent(hp, info, 8, 100)
+    images = info.kind == "images"
+    g = MLPGenerator(latent, info.shape, hp["hidden"], hp["depth"], num_classes, tanh=images)
+    d = MLPDiscriminator(info.shape, hp["hidden"], hp["depth"], num_classes)
+    return GanModels(g, d, latent)
+
+
+def build_dcgan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> GanModels:
+    """Radford et al. 2016: transposed-conv G (BatchNorm, ReLU, tanh), strided-conv D (BatchNorm, LeakyReLU 0.2)."""
+    _positive(hp, "base_channels")
+    if hp["norm"] not in NORMS:
+        raise ConfigError(f"norm={hp['norm']!r} is not one of {', '.join(NORMS)}")
+    channels, size = _square_image(info, "dcgan", 8)
+    latent = _latent(hp, info, 100, 100)
+    g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes)
+    d = ConvDiscriminator(channels, size, hp["base_channels"], hp["norm"], num_classes)
+    dcgan_init(g)
+    dcgan_init(d)
+    return GanModels(g, d, latent)
+
+
+def build_wgan_gp(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> GanModels:
+    """Gulrajani et al. 2017: MLPs for points (as in the paper's toy experiments, no normalisation), DCGAN-like conv nets for
+    images with a critic normalised per sample (``norm="layer"``) or not at all, since BatchNorm would invalidate the
+    per-sample penalty."""
+    if hp["norm"] not in ("layer", "none"):
+        raise ConfigError(f"norm={hp['norm']!r}: the critic of wgan_gp must be 'layer' or 'none' "
+                          "(BatchNorm couples the samples of a batch and breaks the per-sample gradient penalty)")
+    if info.kind == "points":
+        _positive(hp, "hidden", "depth")
+        latent = _latent(hp, info, 2, 128)
+        g = MLPGenerator(latent, info.shape, hp["hidden"], hp["depth"], num_classes)
+        d = MLPDiscriminator(info.shape, hp["hidden"], hp["depth"], num_classes)
+        return GanModels(g, d, latent)
+    _positive(hp, "base_channels")
+    channels, size = _square_image(info, "wgan_gp", 8)
+    latent = _latent(hp, info, 2, 128)
+    g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes)
+    d = ConvDiscriminator(channels, size, hp["base_channels"], hp["norm"], num_classes)
+    return GanModels(g, d, latent)

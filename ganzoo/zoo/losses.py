@@ -1,0 +1,26 @@
+"""Built-in losses plugin: bce, hinge, wasserstein and wgan_gp (Wasserstein + two-sided gradient penalty)."""
+
+from __future__ import annotations
+
+import functools
+
+from ganzoo.hookspecs import hookimpl
+from ganzoo.specs import Loss, Penalty, lazy
+
+_d = lazy("ganzoo.ops:discriminator_loss")
+_g = lazy("ganzoo.ops:generator_loss")
+
+
+def _kind(kind: str) -> tuple:
+    return functools.partial(_d, kind), functools.partial(_g, kind)
+
+
+@hookimpl
+def register_losses(register):
+    register(Loss("bce", "non-saturating binary cross-entropy (Goodfellow et al. 2014), softplus form",
+                  *_kind("bce"), label_smoothing=True))
+    register(Loss("hinge", "hinge loss (Lim & Ye 2017; Miyato et al. 2018)", *_kind("hinge")))
+    register(Loss("wasserstein", "Wasserstein critic loss without a penalty: needs a critic Lipschitz by construction",
+                  *_kind("wasserstein"), requires=frozenset({"lipschitz"})))
+    register(Loss("wgan_gp", "Wasserstein loss + two-sided gradient penalty, lambda 10 (Gulrajani et al. 2017)",
+                  *_kind("wasserstein"), penalty=Penalty("two_sided", 10.0, 1.0), requires=frozenset({"penalty"})))

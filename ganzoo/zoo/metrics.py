@@ -1,0 +1,15 @@
+"""Built-in metrics plugin (the quick ones the trainer validates with)."""
+
+from __future__ import annotations
+
+from ganzoo.hookspecs import hookimpl
+from ganzoo.specs import Metric, lazy
+
+
+@hookimpl
+def register_metrics(register):
+    register(Metric("modes", "2-D mixtures: modes recovered, share within 3 sigma, reverse KL (VEEGAN/PacGAN)",
+                    lazy("ganzoo.metrics.modes:compute_modes"), primary="hq_share", higher_is_better=True,
+                    data_kinds=("points",), needs_meta=("centres", "sigma")))
+    register(Metric("swd", "sliced Wasserstein distance to held-out real data, x100 (any data, no network)",
+                    lazy("ganzoo.metrics.swd:compute_swd"), primary="swd", higher_is_better=False))
