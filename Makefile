@@ -11,12 +11,22 @@ EXT_SOURCES := $(wildcard csrc/*.cpp csrc/*.h csrc/cuda/*.cu csrc/cuda/*.cuh csr
 PIP := $(BIN)/python -m pip
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-all clean help
+# make cuda-check: compile the CUDA kernels on a machine without a GPU, against a CUDA build of torch in its own venv.
+CUDA_VENV ?= .venv-cuda
+CUDA_TORCH_VERSION ?= 2.14.1
+CUDA_ARCHS ?= 8.0;9.0
+# nvcc on PATH may be a wrapper script (here /usr/local/bin/nvcc): torch would then guess CUDA_HOME=/usr/local, which has
+# no lib64/libcudart, and the link fails. Prefer the toolkit's own folder.
+CUDA_HOME ?= $(firstword $(wildcard /usr/local/cuda) $(patsubst %/bin/nvcc,%,$(shell command -v nvcc)))
+CUDA_STAMP := $(CUDA_VENV)/.ganzoo-cuda-installed
+
+.PHONY: install demo test test-all cuda-check clean help
 
 help:
 	@echo "make demo      set up .venv (torch $(TORCH_VERSION) CPU, ganzoo + compiled extension) and run a short demo"
 	@echo "make test      the same set-up, then the test suite (what CI runs)"
 	@echo "make test-all  the test suite including tests marked slow"
+	@echo "make cuda-check build the CUDA kernels against torch $(CUDA_TORCH_VERSION) (CUDA) in $(CUDA_VENV); no GPU needed"
 	@echo "make clean     remove build outputs (keeps .venv)"
 
 install: $(STAMP)
@@ -41,6 +51,24 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+$(CUDA_STAMP):
+	$(PYTHON) -m venv $(CUDA_VENV)
+	$(CUDA_VENV)/bin/python -m pip install -q --upgrade pip setuptools wheel ninja
+	$(CUDA_VENV)/bin/python -m pip install -q torch==$(CUDA_TORCH_VERSION)
+	touch $@
+
+cuda-check: $(CUDA_STAMP)
+	@test -n "$(CUDA_HOME)" -a -d "$(CUDA_HOME)/include" || { echo "cuda-check: no CUDA toolkit found; set CUDA_HOME"; exit 1; }
+	rm -rf build/cuda-check
+	CUDA_HOME=$(CUDA_HOME) GANZOO_CUDA=1 TORCH_CUDA_ARCH_LIST="$(CUDA_ARCHS)" MAX_JOBS=2 \
+		$(CUDA_VENV)/bin/python setup.py -q build_ext --build-lib build/cuda-check/lib --build-temp build/cuda-check/tmp
+	$(CUDA_VENV)/bin/python -c "import glob, torch; so = glob.glob('build/cuda-check/lib/ganzoo/_C*.so')[0]; \
+		torch.ops.load_library(so); \
+		ops = ['gradient_penalty', 'gradient_penalty_backward', 'critic_loss', 'critic_tail']; \
+		missing = [(op, key) for op in ops for key in ('CPU', 'CUDA') \
+		           if not torch._C._dispatch_has_kernel_for_dispatch_key(getattr(torch.ops.ganzoo, op).default.name(), key)]; \
+		assert not missing, missing; print('cuda-check: built and loaded', so, 'with CPU and CUDA kernels for', ', '.join(ops))"
 
 clean:
 	rm -rf build ganzoo/_C*.so *.egg-info .pytest_cache

@@ -1,5 +1,6 @@
-// ganzoo's operator library: op schemas are declared once, in the TORCH_LIBRARY block below; CPU kernels register in
-// their own files with TORCH_LIBRARY_IMPL(ganzoo, CPU, m) and CUDA kernels under csrc/cuda/.
+// ganzoo's operator library: the schemas of every op are declared here, once. Kernels register per device in their own
+// files: ops_cpu.cpp (TORCH_LIBRARY_IMPL(ganzoo, CPU, m)) and cuda/ops_cuda.cu (TORCH_LIBRARY_IMPL(ganzoo, CUDA, m)).
+// Autograd and fake (meta) kernels are registered from Python, in ganzoo/ops/_registration.py.
 //
 // Only light headers: torch/extension.h (pybind11 and all of torch's C++ API) costs ~40-60 s per file to compile on a
 // 2-core machine, Python.h plus torch/library.h ~13 s.
@@ -27,6 +28,19 @@ PyObject* PyInit__C(void) {
 }
 }
 
+// loss_kind: 0 bce (softplus form, one-sided label smoothing), 1 hinge, 2 wasserstein.
+// penalty_kind: 0 two-sided (||g|| - center)^2, 1 one-sided max(0, ||g|| - center)^2, 2 squared norm (R1 / R2, weight / 2).
 TORCH_LIBRARY(ganzoo, m) {
-  // Schemas of the fused ops are declared here, in one place.
+  // weight * mean_i f(||g_i||) over per-sample norms of all non-batch dims -> (scalar loss, norms (B,))
+  m.def("gradient_penalty(Tensor grad, int kind, float weight, float center) -> (Tensor, Tensor)");
+  // dL/dg = grad_out * c_i * g_i from the saved norms: one elementwise pass
+  m.def("gradient_penalty_backward(Tensor grad_out, Tensor grad, Tensor norms, int kind, float weight, float center) "
+        "-> Tensor");
+  // the discriminator loss over real and fake logits -> (scalar loss, dL/dreal, dL/dfake, stats = [mean D(real),
+  // mean D(fake), accuracy]); the gradients are saved for the backward, the stats are for logging without a sync
+  m.def("critic_loss(Tensor real, Tensor fake, int kind, float label_smoothing) -> (Tensor, Tensor, Tensor, Tensor)");
+  // the whole critic tail: critic_loss + gradient_penalty -> (loss, dL/dreal, dL/dfake, norms, stats), where stats adds
+  // the penalty's value to critic_loss's three
+  m.def("critic_tail(Tensor real, Tensor fake, Tensor grad, int loss_kind, float label_smoothing, int penalty_kind, "
+        "float weight, float center) -> (Tensor, Tensor, Tensor, Tensor, Tensor)");
 }

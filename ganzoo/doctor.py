@@ -20,16 +20,17 @@ def collect() -> dict[str, Any]:
 
     ext = extension_status()
     registry = default_registry()
-    devices = [{"type": "cpu", "name": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}]
+    devices = [{"type": "cpu", "name": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+                 "vector_isa": torch.backends.cpu.get_cpu_capability()}]
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             props = torch.cuda.get_device_properties(i)
             devices.append({"type": "cuda", "index": i, "name": props.name,
                             "memory_gib": round(props.total_memory / 2**30, 1), "capability": f"{props.major}.{props.minor}"})
-    counts: dict[str, dict[str, int]] = {}
+    counts: dict[tuple[str, str], dict[str, int]] = {}
     for entry in registry.entries():
-        counts.setdefault(entry.package, {}).setdefault(entry.kind, 0)
-        counts[entry.package][entry.kind] += 1
+        per_kind = counts.setdefault((entry.package, entry.plugin), {})
+        per_kind[entry.kind] = per_kind.get(entry.kind, 0) + 1
     return {
         "ganzoo": __version__,
         "python": sys.version.split()[0],
@@ -39,7 +40,7 @@ def collect() -> dict[str, Any]:
         "devices": devices,
         "extension": {"built": ext.available, "cuda_kernels": ext.with_cuda, "path": ext.path, "status": ext.reason},
         "plugins": [
-            {"name": p.name, "package": p.package, "version": p.version, "provides": counts.get(p.package, {})}
+            {"name": p.name, "package": p.package, "version": p.version, "provides": counts.get((p.package, p.name), {})}
             for p in registry.plugins
         ],
         "failed_plugins": [{"where": f.where, "package": f.package, "version": f.version, "error": f.error}
@@ -51,7 +52,8 @@ def collect() -> dict[str, Any]:
 def render(report: dict[str, Any]) -> str:
     ext = report["extension"]
     if ext["built"]:
-        ext_line = f"built, CPU kernels{' + CUDA kernels' if ext['cuda_kernels'] else ' (no CUDA kernels)'} ({ext['path']})"
+        ext_line = (f"built, CPU kernels{' + CUDA kernels' if ext['cuda_kernels'] else ' (no CUDA kernels)'} ({ext['path']}); "
+                    "training uses them unless --no-fused")
     else:
         ext_line = f"NOT available: {ext['status']}; fused ops fall back to the PyTorch reference"
     lines = [
@@ -62,7 +64,7 @@ def render(report: dict[str, Any]) -> str:
     ]
     for d in report["devices"]:
         if d["type"] == "cpu":
-            lines.append(f"  cpu      {d['name']}, {d['threads']} threads")
+            lines.append(f"  cpu      {d['name']}, {d['threads']} threads, {d['vector_isa']}")
         else:
             lines.append(f"  cuda:{d['index']}   {d['name']}, {d['memory_gib']} GiB, sm_{d['capability'].replace('.', '')}")
     lines.append(f"extension  {ext_line}")

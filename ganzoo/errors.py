@@ -15,6 +15,7 @@ __all__ = [
     "AmbiguousNameError",
     "CheckpointError",
     "ExtensionError",
+    "GanzooWarning",
 ]
 
 
@@ -54,3 +55,7 @@ class CheckpointError(GanzooError):
 
 class ExtensionError(GanzooError, RuntimeError):
     """The compiled extension was requested but is not available."""
+
+
+class GanzooWarning(UserWarning):
+    """Something was skipped, adjusted or slower than asked, and the user should know (the CLI prints 'warning: ...')."""

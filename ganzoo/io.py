@@ -31,12 +31,23 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600 files; the result should look like any file the user writes
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def _mode_for(target: Path) -> int:
+    """The replaced file's permissions, or the default for a new file under the current umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync_dir(folder: Path) -> None:

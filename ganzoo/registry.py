@@ -31,6 +31,7 @@ class Entry:
     spec: Any
     package: str
     version: str
+    plugin: str = ""
 
     @property
     def name(self) -> str:
@@ -133,7 +134,7 @@ def build_registry(loaded: LoadedPlugins) -> Registry:
                                 f"{hook_name} registered a {type(spec).__name__}, expected {_SPEC_CLASS[kind].__name__}"
                             )
                         validate_spec(spec)
-                        pending.append(Entry(kind, spec, info.package, info.version))
+                        pending.append(Entry(kind, spec, info.package, info.version, info.name))
         except Exception as exc:
             registry.failures.append(PluginFailure(info.name, info.package, info.version, one_line(exc)))
             continue

@@ -194,6 +194,8 @@ class Loss:
         penalty: a gradient penalty the trainer adds to the discriminator loss, or None.
         requires: capabilities the architecture must have (see ``Architecture.capabilities``).
         label_smoothing: whether one-sided label smoothing means anything for this loss.
+        kind: ``"bce"``, ``"hinge"`` or ``"wasserstein"`` when ``discriminator`` is exactly that standard form; the trainer
+            may then run the loss and the penalty as one fused op (``ganzoo.ops.critic_tail``). None for anything else.
     """
 
     name: str
@@ -203,6 +205,7 @@ class Loss:
     penalty: Optional[Penalty] = None
     requires: frozenset[str] = frozenset()
     label_smoothing: bool = False
+    kind: Optional[str] = None
 
 
 # -------------------------------------------------------------------------------------------------------------- metric
@@ -271,6 +274,8 @@ def validate_spec(spec: Any) -> None:
     for k in kinds:
         if k not in allowed:
             raise PluginError(f"{kind} {name!r}: data kind {k!r} is not one of {', '.join(allowed)}")
+    if kind == "Loss" and spec.kind not in (None, "bce", "hinge", "wasserstein"):
+        raise PluginError(f"Loss {name!r}: kind must be None, 'bce', 'hinge' or 'wasserstein', got {spec.kind!r}")
     if kind == "Loss" and spec.penalty is not None:
         if not isinstance(spec.penalty, Penalty) or spec.penalty.kind not in ("two_sided", "one_sided", "r1", "r2"):
             raise PluginError(f"Loss {name!r}: penalty must be a Penalty with kind two_sided, one_sided, r1 or r2")

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganzoo.errors import DataError
+from ganzoo.errors import DataError, GanzooWarning
 
 __all__ = ["GanzooWarning", "MIN_IMAGE_SIZE", "MAX_IMAGE_SIZE", "VAL_FRACTION", "check_image_size", "holdout_indices",
            "to_image_tensor", "load_dataset"]
@@ -16,10 +16,6 @@ MAX_IMAGE_SIZE = 1024
 VAL_FRACTION = 0.1
 # The split must not move with the training seed, or runs with different seeds would be scored on different data.
 _SPLIT_SEED = 20140610
-
-
-class GanzooWarning(UserWarning):
-    """Something was skipped or adjusted, and the user should know (the CLI prints these as 'warning: ...')."""
 
 
 def check_image_size(size: int) -> int:

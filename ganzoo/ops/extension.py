@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -21,15 +20,23 @@ class ExtensionStatus:
     reason: str
 
 
-@functools.lru_cache(maxsize=1)
-def _load() -> tuple[Optional[Any], str]:
-    import torch  # noqa: F401  - libtorch must be loaded before the extension's shared object
+# (module or None, reason): filled on first use. A plain global rather than functools.lru_cache, which torch.compile
+# would trace through (and warn about) in code that calls the ops.
+_loaded: list[tuple[Optional[Any], str]] = []
 
-    try:
-        from ganzoo import _C
-    except ImportError as exc:
-        return None, f"ganzoo._C is not built or does not load ({' '.join(str(exc).split())}); rebuild with 'make install'"
-    return _C, "built"
+
+def _load() -> tuple[Optional[Any], str]:
+    if not _loaded:
+        import torch  # noqa: F401  - libtorch must be loaded before the extension's shared object
+
+        try:
+            from ganzoo import _C
+        except ImportError as exc:
+            reason = " ".join(str(exc).split())
+            _loaded.append((None, f"ganzoo._C is not built or does not load ({reason}); rebuild with 'make install'"))
+        else:
+            _loaded.append((_C, "built"))
+    return _loaded[0]
 
 
 def extension_status() -> ExtensionStatus:

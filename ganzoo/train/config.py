@@ -44,6 +44,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     penalty_weight: Optional[float] = None
     grad_clip: float = 0.0
+    fused: bool = True
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 500
@@ -61,7 +62,7 @@ class TrainConfig:
 
 
 # Settings that may change when a run is resumed without changing what it computes.
-RESUMABLE_FIELDS = ("steps", "device", "log_every", "sample_every", "checkpoint_every", "val_every", "val_samples",
+RESUMABLE_FIELDS = ("steps", "device", "fused", "log_every", "sample_every", "checkpoint_every", "val_every", "val_samples",
                     "early_stop_patience")
 
 

@@ -24,7 +24,7 @@ from torch import nn
 from ganzoo import __version__
 from ganzoo.data.common import load_dataset
 from ganzoo.errors import CheckpointError, ConfigError, PluginError
-from ganzoo.ops import gradient_penalty, interpolate
+from ganzoo.ops import critic_tail, default_impl, gradient_penalty, interpolate
 from ganzoo.registry import Registry
 from ganzoo.specs import DataInfo, DataRequest, GanModels, MetricInput
 from ganzoo.train.checkpoint import flatten_optimizer, load_checkpoint, save_checkpoint, unflatten_optimizer
@@ -229,108 +229,118 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     status, record, step = "finished", {}, counters["step"]
     if progress:
         progress.start(cfg.steps, step)
-    try:
-        while step < cfg.steps:
-            # (1) critic: n_critic updates of D on real batches and detached fakes
-            D.requires_grad_(True)
-            for _ in range(cfg.n_critic):
-                idx = batches.indices(counters["batches"]).to(device)
-                counters["batches"] += 1
-                real = x_all[idx]
-                y = y_all[idx] if num_classes else None
-                with torch.no_grad():
-                    fake = G(torch.randn(cfg.batch_size, latent, generator=noise).to(device), y)
-                d_real, d_fake = D(real, y), D(fake, y)
-                smoothing = {"label_smoothing": cfg.label_smoothing} if loss.label_smoothing else {}
-                d_loss = loss.discriminator(d_real, d_fake, **smoothing)
-                total = d_loss
-                if penalty is not None:
-                    gp = _penalty(D, penalty, real, fake, y, noise)
-                    total = d_loss + gp
-                    _accumulate(sums, gp=gp)
-                opt_d.zero_grad(set_to_none=True)
-                total.backward()
+    with default_impl("auto" if cfg.fused else "ref"):  # --no-fused: every op on the PyTorch reference
+        try:
+            while step < cfg.steps:
+                # (1) critic: n_critic updates of D on real batches and detached fakes
+                D.requires_grad_(True)
+                for _ in range(cfg.n_critic):
+                    idx = batches.indices(counters["batches"]).to(device)
+                    counters["batches"] += 1
+                    real = x_all[idx]
+                    y = y_all[idx] if num_classes else None
+                    with torch.no_grad():
+                        fake = G(torch.randn(cfg.batch_size, latent, generator=noise).to(device), y)
+                    d_real, d_fake = D(real, y), D(fake, y)
+                    smoothing = {"label_smoothing": cfg.label_smoothing} if loss.label_smoothing else {}
+                    if penalty is not None and loss.kind is not None:
+                        # the standard loss + penalty as one op (fused unless --no-fused); stats come from the same pass
+                        total, stats = critic_tail(d_real, d_fake, _penalty_grad(D, penalty, real, fake, y, noise), loss.kind,
+                                                   penalty.kind, penalty.weight, penalty.center, cfg.label_smoothing)
+                        gp = stats[3]
+                        d_loss = total.detach() - gp
+                        _accumulate(sums, gp=gp)
+                    else:
+                        d_loss = loss.discriminator(d_real, d_fake, **smoothing)
+                        total = d_loss
+                        if penalty is not None:
+                            gp = gradient_penalty(_penalty_grad(D, penalty, real, fake, y, noise), penalty.kind,
+                                                  penalty.weight, penalty.center)
+                            total = d_loss + gp
+                            _accumulate(sums, gp=gp)
+                    opt_d.zero_grad(set_to_none=True)
+                    total.backward()
+                    if cfg.grad_clip:
+                        nn.utils.clip_grad_norm_(D.parameters(), cfg.grad_clip)
+                    opt_d.step()
+                    _accumulate(sums, d_loss=d_loss, d_real=d_real.mean(), d_fake=d_fake.mean())
+
+                # (2) generator: one update through a frozen D
+                D.requires_grad_(False)
+                y_fake = torch.randint(num_classes, (cfg.batch_size,), generator=noise).to(device) if num_classes else None
+                z = torch.randn(cfg.batch_size, latent, generator=noise).to(device)
+                g_loss = loss.generator(D(G(z, y_fake), y_fake))
+                opt_g.zero_grad(set_to_none=True)
+                g_loss.backward()
                 if cfg.grad_clip:
-                    nn.utils.clip_grad_norm_(D.parameters(), cfg.grad_clip)
-                opt_d.step()
-                _accumulate(sums, d_loss=d_loss, d_real=d_real.mean(), d_fake=d_fake.mean())
+                    nn.utils.clip_grad_norm_(G.parameters(), cfg.grad_clip)
+                opt_g.step()
+                if G_ema is not None:
+                    update_ema(G_ema, G, ema_decay(cfg.ema, step))
+                _accumulate(sums, g_loss=g_loss)
+                step += 1
+                counters["step"] = step
+                window_steps += 1
 
-            # (2) generator: one update through a frozen D
-            D.requires_grad_(False)
-            y_fake = torch.randint(num_classes, (cfg.batch_size,), generator=noise).to(device) if num_classes else None
-            z = torch.randn(cfg.batch_size, latent, generator=noise).to(device)
-            g_loss = loss.generator(D(G(z, y_fake), y_fake))
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            if cfg.grad_clip:
-                nn.utils.clip_grad_norm_(G.parameters(), cfg.grad_clip)
-            opt_g.step()
-            if G_ema is not None:
-                update_ema(G_ema, G, ema_decay(cfg.ema, step))
-            _accumulate(sums, g_loss=g_loss)
-            step += 1
-            counters["step"] = step
-            window_steps += 1
-
-            # (3) log / sample / validate / checkpoint
-            last_step = step == cfg.steps
-            record = {}
-            if (cfg.log_every and step % cfg.log_every == 0) or last_step:
-                elapsed = time.perf_counter() - window_start
-                record = {"step": step, **{k: float(v) / (window_steps * (cfg.n_critic if k != "g_loss" else 1))
-                                           for k, v in sums.items()},
-                          "samples_per_s": window_steps * cfg.n_critic * cfg.batch_size / max(elapsed, 1e-9)}
-                if not all(math.isfinite(v) for v in record.values()):
-                    record["nonfinite"] = True
-                _write_record(log, writer, record)
-                sums.clear()
-                window_start, window_steps = time.perf_counter(), 0
-            if (cfg.sample_every and step % cfg.sample_every == 0) or last_step:
-                write_samples(step)
-            if metric is not None and ((cfg.val_every and step % cfg.val_every == 0) or last_step):
-                fake = generate(sample_model, cfg.val_samples, latent, device,
-                                torch.Generator().manual_seed(cfg.seed + _VAL_SEED),
-                                torch.arange(cfg.val_samples) % num_classes if num_classes else None)
-                scores = {k: float(v) for k, v in metric.compute(MetricInput(fake, val_real, info, data.x,
-                                                                             seed=cfg.seed)).items()}
-                value = scores[metric.primary]
-                best = counters["best"]
-                improved = best is None or (value > best["value"] if metric.higher_is_better else value < best["value"])
-                if improved:
-                    counters["best"] = {"step": step, "metric": metric.name, "key": metric.primary, "value": value}
-                    counters["bad_validations"] = 0
-                else:
-                    counters["bad_validations"] += 1
-                val_record = {"step": step, "val": {metric.name: scores}}
-                _write_record(log, writer, val_record)
-                record = {**record, **val_record}
-                if improved:
-                    save("best")
-                if cfg.early_stop_patience and counters["bad_validations"] >= cfg.early_stop_patience:
-                    status = "early_stopped"
-            if (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or last_step or status != "finished":
-                save("last")
+                # (3) log / sample / validate / checkpoint
+                last_step = step == cfg.steps
+                record = {}
+                if (cfg.log_every and step % cfg.log_every == 0) or last_step:
+                    elapsed = time.perf_counter() - window_start
+                    record = {"step": step, **{k: float(v) / (window_steps * (cfg.n_critic if k != "g_loss" else 1))
+                                               for k, v in sums.items()},
+                              "samples_per_s": window_steps * cfg.n_critic * cfg.batch_size / max(elapsed, 1e-9)}
+                    if not all(math.isfinite(v) for v in record.values()):
+                        record["nonfinite"] = True
+                    _write_record(log, writer, record)
+                    sums.clear()
+                    window_start, window_steps = time.perf_counter(), 0
+                if (cfg.sample_every and step % cfg.sample_every == 0) or last_step:
+                    write_samples(step)
+                if metric is not None and ((cfg.val_every and step % cfg.val_every == 0) or last_step):
+                    fake = generate(sample_model, cfg.val_samples, latent, device,
+                                    torch.Generator().manual_seed(cfg.seed + _VAL_SEED),
+                                    torch.arange(cfg.val_samples) % num_classes if num_classes else None)
+                    scores = {k: float(v) for k, v in metric.compute(MetricInput(fake, val_real, info, data.x,
+                                                                                 seed=cfg.seed)).items()}
+                    value = scores[metric.primary]
+                    best = counters["best"]
+                    improved = best is None or (value > best["value"] if metric.higher_is_better else value < best["value"])
+                    if improved:
+                        counters["best"] = {"step": step, "metric": metric.name, "key": metric.primary, "value": value}
+                        counters["bad_validations"] = 0
+                    else:
+                        counters["bad_validations"] += 1
+                    val_record = {"step": step, "val": {metric.name: scores}}
+                    _write_record(log, writer, val_record)
+                    record = {**record, **val_record}
+                    if improved:
+                        save("best")
+                    if cfg.early_stop_patience and counters["bad_validations"] >= cfg.early_stop_patience:
+                        status = "early_stopped"
+                if (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or last_step or status != "finished":
+                    save("last")
+                if progress:
+                    progress.update(step, record or None)
+                if status != "finished":
+                    break
+                if stop_requested() and step < cfg.steps:
+                    save("last")
+                    status = "interrupted"
+                    break
+        finally:
+            log.close()
+            if writer is not None:
+                writer.close()
             if progress:
-                progress.update(step, record or None)
-            if status != "finished":
-                break
-            if stop_requested() and step < cfg.steps:
-                save("last")
-                status = "interrupted"
-                break
-    finally:
-        log.close()
-        if writer is not None:
-            writer.close()
-        if progress:
-            progress.close()
+                progress.close()
     _loss_curve(run_dir)
     return TrainResult(run_dir, step, status, record, counters["best"])
 
 
-def _penalty(D: nn.Module, penalty, real: torch.Tensor, fake: torch.Tensor, y: Optional[torch.Tensor],
-             noise: torch.Generator) -> torch.Tensor:
-    """The gradient penalty: g = dD(x)/dx at interpolates (WGAN-GP), real (R1) or fake (R2) samples, kept in the graph."""
+def _penalty_grad(D: nn.Module, penalty, real: torch.Tensor, fake: torch.Tensor, y: Optional[torch.Tensor],
+                  noise: torch.Generator) -> torch.Tensor:
+    """g = dD(x)/dx at interpolates (WGAN-GP), real (R1) or fake (R2) samples, kept in the graph for the penalty."""
     if penalty.on == "interpolates":
         eps = torch.rand(real.shape[0], generator=noise).to(real.device)
         point = interpolate(fake, real, eps)
@@ -338,7 +348,7 @@ def _penalty(D: nn.Module, penalty, real: torch.Tensor, fake: torch.Tensor, y: O
         point = real if penalty.on == "real" else fake
     point = point.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(D(point, y).sum(), point, create_graph=True)
-    return gradient_penalty(grad, penalty.kind, penalty.weight, penalty.center)
+    return grad
 
 
 def _accumulate(sums: dict[str, torch.Tensor], **values: torch.Tensor) -> None:

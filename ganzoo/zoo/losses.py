@@ -18,9 +18,10 @@ def _kind(kind: str) -> tuple:
 @hookimpl
 def register_losses(register):
     register(Loss("bce", "non-saturating binary cross-entropy (Goodfellow et al. 2014), softplus form",
-                  *_kind("bce"), label_smoothing=True))
-    register(Loss("hinge", "hinge loss (Lim & Ye 2017; Miyato et al. 2018)", *_kind("hinge")))
+                  *_kind("bce"), label_smoothing=True, kind="bce"))
+    register(Loss("hinge", "hinge loss (Lim & Ye 2017; Miyato et al. 2018)", *_kind("hinge"), kind="hinge"))
     register(Loss("wasserstein", "Wasserstein critic loss without a penalty: needs a critic Lipschitz by construction",
-                  *_kind("wasserstein"), requires=frozenset({"lipschitz"})))
+                  *_kind("wasserstein"), requires=frozenset({"lipschitz"}), kind="wasserstein"))
     register(Loss("wgan_gp", "Wasserstein loss + two-sided gradient penalty, lambda 10 (Gulrajani et al. 2017)",
-                  *_kind("wasserstein"), penalty=Penalty("two_sided", 10.0, 1.0), requires=frozenset({"penalty"})))
+                  *_kind("wasserstein"), penalty=Penalty("two_sided", 10.0, 1.0), requires=frozenset({"penalty"}),
+                  kind="wasserstein"))

@@ -86,3 +86,20 @@ def test_atomic_write_keeps_the_old_checkpoint_when_writing_fails(tmp_path: Path
     tensors, state = load_checkpoint(path)
     assert state["step"] == 1 and torch.equal(tensors["a"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["last.safetensors"]
+
+
+def test_atomic_files_get_normal_permissions(tmp_path: Path) -> None:
+    import os
+
+    from ganzoo.io import atomic_write_bytes
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "new.bin", b"x")
+        assert (tmp_path / "new.bin").stat().st_mode & 0o777 == 0o644
+        (tmp_path / "kept.bin").write_bytes(b"a")
+        os.chmod(tmp_path / "kept.bin", 0o640)
+        atomic_write_bytes(tmp_path / "kept.bin", b"b")
+        assert (tmp_path / "kept.bin").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The GPU check, as one command for a machine with an NVIDIA GPU (sized for under 10 minutes on an H200):
+# build ganzoo with its CUDA kernels, run the CUDA tests, a short GPU training run, and the tail benchmark on CUDA.
+#
+#   bash benchmarks/gpu_check.sh [OUT_DIR]          (default: $OUT, else gpu-check/)
+#
+# Uses the machine's own python3 and torch (set PYTHON to choose another); builds for TORCH_CUDA_ARCH_LIST (default 9.0).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-${OUT:-gpu-check}}
+mkdir -p "$out"
+PY=${PYTHON:-python3}
+export GANZOO_CUDA=1 TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0} MAX_JOBS=${MAX_JOBS:-16} PYTHONUNBUFFERED=1
+status=0
+
+echo "== environment"
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name())"
+} 2>&1 | tee "$out/env.txt"
+
+echo "== build (CUDA kernels for $TORCH_CUDA_ARCH_LIST)"
+start=$(date +%s)
+if ! $PY -m pip install --no-build-isolation --no-deps -e . > "$out/build.log" 2>&1; then
+  tail -40 "$out/build.log"; echo "gpu_check: build failed"; exit 1
+fi
+echo "built in $(( $(date +%s) - start )) s"
+$PY -m ganzoo doctor | tee "$out/doctor.txt"
+
+echo "== CUDA tests"
+$PY -m pytest -q -m cuda tests/ops 2>&1 | tail -15 | tee "$out/tests.txt" || status=1
+
+echo "== a short training run on the GPU (wgan_gp on digits 32x32, fused vs --no-fused)"
+for fused in --fused --no-fused; do
+  $PY -m ganzoo train --arch wgan_gp --dataset digits --image-size 32 --steps 100 --device cuda --quiet $fused \
+    --val-every 0 --sample-every 0 --out "$out/run$fused" 2>&1 | tail -2 | tee -a "$out/train.txt" || status=1
+  $PY -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1])][-1]; print(sys.argv[2], 'samples/s', round(r['samples_per_s']))" \
+    "$out/run$fused/metrics.jsonl" "$fused" | tee -a "$out/train.txt"
+done
+
+echo "== benchmark: the penalty tail, fwd+bwd, on CUDA"
+$PY benchmarks/bench_tail.py --device cuda --json "$out/bench_tail_cuda.json" | tee "$out/bench_tail_cuda.md" || status=1
+exit $status

@@ -1,0 +1,318 @@
+// CUDA kernels of the fused ops (float, double, half, bfloat16; half and bfloat16 accumulate in float).
+//
+// gradient_penalty: a two-level reduction. Each block reduces one chunk of one sample with 16-byte vector loads where the
+// row is aligned (grid = chunks x B, so a few large samples still fill the GPU); one block then turns the partial sums
+// into norms and the scalar loss. The backward is one elementwise pass. Every kernel runs on the current stream, every
+// launch is checked, and nothing synchronises with the host (the upstream gradient is read on the device).
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/library.h>
+
+#include <cstdint>
+
+#include "../ops_common.h"
+
+namespace ganzoo {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kChunkElements = kThreads * 16;  // elements one block reduces: 16 per thread
+constexpr int kWarp = 32;
+
+template <typename T, int N>
+struct alignas(sizeof(T) * N) VecN {
+  T v[N];
+};
+
+template <typename acc_t>
+__device__ acc_t block_sum(acc_t value) {
+  __shared__ acc_t shared[kThreads / kWarp];
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) value += __shfl_down_sync(0xffffffffu, value, offset);
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+  if (lane == 0) shared[warp] = value;
+  __syncthreads();
+  value = threadIdx.x < kThreads / kWarp ? shared[threadIdx.x] : acc_t(0);
+  if (warp == 0)
+    for (int offset = kWarp / 2; offset > 0; offset /= 2) value += __shfl_down_sync(0xffffffffu, value, offset);
+  __syncthreads();  // `shared` is reused by the caller's next block_sum
+  return value;
+}
+
+// partial[b * chunks + c] = sum of squares of chunk c of sample b.
+template <typename scalar_t, typename acc_t, int VEC>
+__global__ void sum_squares_kernel(const scalar_t* __restrict__ g, int64_t row, int64_t chunks, acc_t* __restrict__ partial) {
+  const int64_t b = blockIdx.y, c = blockIdx.x;
+  const int64_t begin = c * kChunkElements;
+  const int64_t end = min(begin + kChunkElements, row);
+  const scalar_t* base = g + b * row;
+  acc_t acc = acc_t(0);
+  if (VEC > 1) {
+    using V = VecN<scalar_t, VEC>;
+    for (int64_t j = begin + threadIdx.x * VEC; j + VEC <= end; j += kThreads * VEC) {
+      const V v = *reinterpret_cast<const V*>(base + j);
+#pragma unroll
+      for (int k = 0; k < VEC; ++k) {
+        const acc_t x = static_cast<acc_t>(v.v[k]);
+        acc += x * x;
+      }
+    }
+  } else {
+    for (int64_t j = begin + threadIdx.x; j < end; j += kThreads) {
+      const acc_t x = static_cast<acc_t>(base[j]);
+      acc += x * x;
+    }
+  }
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) partial[b * chunks + c] = acc;
+}
+
+// norms from the partial sums, then loss = weight * mean penalty_term(norm) (one block).
+template <typename scalar_t, typename acc_t>
+__global__ void penalty_finish_kernel(const acc_t* __restrict__ partial, int64_t batch, int64_t chunks, int64_t kind,
+                                      acc_t weight, acc_t center, acc_t* __restrict__ norms, scalar_t* __restrict__ loss,
+                                      acc_t* __restrict__ penalty_value) {
+  acc_t total = acc_t(0);
+  for (int64_t b = threadIdx.x; b < batch; b += kThreads) {
+    acc_t squares = acc_t(0);
+    for (int64_t c = 0; c < chunks; ++c) squares += partial[b * chunks + c];
+    const acc_t norm = ::sqrt(squares);
+    norms[b] = norm;
+    total += penalty_term<acc_t>(kind, norm, center);
+  }
+  total = block_sum(total);
+  if (threadIdx.x == 0) {
+    const acc_t value = weight * total / static_cast<acc_t>(batch);
+    if (loss != nullptr) *loss = static_cast<scalar_t>(value);
+    if (penalty_value != nullptr) *penalty_value = value;
+  }
+}
+
+template <typename scalar_t, typename acc_t, int VEC>
+__global__ void penalty_backward_kernel(const scalar_t* __restrict__ grad_out, const scalar_t* __restrict__ g,
+                                        const acc_t* __restrict__ norms, int64_t batch, int64_t row, int64_t kind,
+                                        acc_t weight, acc_t center, scalar_t* __restrict__ out) {
+  const acc_t upstream = static_cast<acc_t>(*grad_out);
+  const int64_t total = batch * row;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x * VEC;
+  for (int64_t i = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * VEC; i < total; i += stride) {
+    if (VEC > 1) {  // row % VEC == 0, so a vector never straddles two samples
+      using V = VecN<scalar_t, VEC>;
+      const int64_t b = i / row;
+      const acc_t c = upstream * penalty_coef<acc_t>(kind, norms[b], weight, center, batch);
+      const V v = *reinterpret_cast<const V*>(g + i);
+      V r;
+#pragma unroll
+      for (int k = 0; k < VEC; ++k) r.v[k] = static_cast<scalar_t>(c * static_cast<acc_t>(v.v[k]));
+      *reinterpret_cast<V*>(out + i) = r;
+    } else {
+      const acc_t c = upstream * penalty_coef<acc_t>(kind, norms[i / row], weight, center, batch);
+      out[i] = static_cast<scalar_t>(c * static_cast<acc_t>(g[i]));
+    }
+  }
+}
+
+// The critic loss, both gradients and the statistics in one pass (one block: B is at most a few thousand logits).
+template <typename scalar_t, typename acc_t>
+__global__ void critic_loss_kernel(const scalar_t* __restrict__ real, int64_t nr, const scalar_t* __restrict__ fake,
+                                   int64_t nf, int64_t kind, acc_t smoothing, scalar_t* __restrict__ loss,
+                                   scalar_t* __restrict__ grad_real, scalar_t* __restrict__ grad_fake,
+                                   acc_t* __restrict__ stats) {
+  acc_t sum_real = 0, sum_fake = 0, logit_real = 0, logit_fake = 0, correct = 0;
+  for (int64_t i = threadIdx.x; i < nr; i += kThreads) {
+    const acc_t x = static_cast<acc_t>(real[i]);
+    acc_t v, d;
+    real_term<acc_t>(kind, x, smoothing, &v, &d);
+    sum_real += v;
+    logit_real += x;
+    correct += x > acc_t(0) ? acc_t(1) : acc_t(0);
+    grad_real[i] = static_cast<scalar_t>(d / static_cast<acc_t>(nr));
+  }
+  for (int64_t i = threadIdx.x; i < nf; i += kThreads) {
+    const acc_t x = static_cast<acc_t>(fake[i]);
+    acc_t v, d;
+    fake_term<acc_t>(kind, x, &v, &d);
+    sum_fake += v;
+    logit_fake += x;
+    correct += x < acc_t(0) ? acc_t(1) : acc_t(0);
+    grad_fake[i] = static_cast<scalar_t>(d / static_cast<acc_t>(nf));
+  }
+  sum_real = block_sum(sum_real);
+  sum_fake = block_sum(sum_fake);
+  logit_real = block_sum(logit_real);
+  logit_fake = block_sum(logit_fake);
+  correct = block_sum(correct);
+  if (threadIdx.x == 0) {
+    *loss = static_cast<scalar_t>(sum_real / static_cast<acc_t>(nr) + sum_fake / static_cast<acc_t>(nf));
+    stats[0] = logit_real / static_cast<acc_t>(nr);
+    stats[1] = logit_fake / static_cast<acc_t>(nf);
+    stats[2] = correct / static_cast<acc_t>(nr + nf);
+  }
+}
+
+template <typename scalar_t, typename acc_t>
+__global__ void add_penalty_kernel(scalar_t* __restrict__ loss, const acc_t* __restrict__ penalty) {
+  *loss = static_cast<scalar_t>(static_cast<acc_t>(*loss) + *penalty);
+}
+
+at::ScalarType norm_dtype(const at::Tensor& grad) {
+  return grad.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+}
+
+void check_cuda(const at::Tensor& t, const char* name) {
+  TORCH_CHECK(t.is_cuda(), "ganzoo: ", name, " must be a CUDA tensor for the CUDA kernel");
+}
+
+template <typename scalar_t>
+int vector_width(const at::Tensor& t, int64_t row) {
+  constexpr int width = 16 / sizeof(scalar_t);
+  const auto address = reinterpret_cast<std::uintptr_t>(t.const_data_ptr());
+  return (row % width == 0 && address % 16 == 0) ? width : 1;
+}
+
+// Norms (acc dtype), and the penalty written to `loss` (grad's dtype) and/or `penalty_value` (acc dtype, device).
+void launch_penalty(const at::Tensor& g, int64_t kind, double weight, double center, at::Tensor& norms, void* loss,
+                    void* penalty_value) {
+  const int64_t batch = g.size(0), row = g.numel() / batch;
+  const int64_t chunks = (row + kChunkElements - 1) / kChunkElements;
+  TORCH_CHECK(batch <= 65535, "ganzoo: the CUDA penalty kernel supports batches up to 65,535 samples, got ", batch);
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "ganzoo_gradient_penalty_cuda", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    at::Tensor partial = at::empty({batch * chunks}, g.options().dtype(norm_dtype(g)));
+    const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(batch));
+    const scalar_t* data = g.const_data_ptr<scalar_t>();
+    constexpr int width = 16 / sizeof(scalar_t);
+    if (vector_width<scalar_t>(g, row) == width) {
+      sum_squares_kernel<scalar_t, acc_t, width><<<grid, kThreads, 0, stream>>>(data, row, chunks,
+                                                                                partial.mutable_data_ptr<acc_t>());
+    } else {
+      sum_squares_kernel<scalar_t, acc_t, 1><<<grid, kThreads, 0, stream>>>(data, row, chunks,
+                                                                            partial.mutable_data_ptr<acc_t>());
+    }
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    penalty_finish_kernel<scalar_t, acc_t><<<1, kThreads, 0, stream>>>(
+        partial.const_data_ptr<acc_t>(), batch, chunks, kind, static_cast<acc_t>(weight), static_cast<acc_t>(center),
+        norms.mutable_data_ptr<acc_t>(), static_cast<scalar_t*>(loss), static_cast<acc_t*>(penalty_value));
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+}
+
+at::Tensor dense_samples(const at::Tensor& grad) {
+  return samples_are_dense_blocks(grad) ? grad : grad.contiguous();
+}
+
+std::tuple<at::Tensor, at::Tensor> gradient_penalty_cuda(const at::Tensor& grad, int64_t kind, double weight,
+                                                         double center) {
+  check_grad(grad);
+  check_cuda(grad, "grad");
+  check_kinds(0, kind);
+  const c10::cuda::CUDAGuard guard(grad.device());
+  const at::Tensor g = dense_samples(grad);
+  at::Tensor norms = at::empty({g.size(0)}, g.options().dtype(norm_dtype(g)));
+  at::Tensor loss = at::empty({}, g.options());
+  launch_penalty(g, kind, weight, center, norms, loss.mutable_data_ptr(), nullptr);
+  return {loss, norms};
+}
+
+at::Tensor gradient_penalty_backward_cuda(const at::Tensor& grad_out, const at::Tensor& grad, const at::Tensor& norms,
+                                          int64_t kind, double weight, double center) {
+  const int64_t batch = check_grad(grad);
+  check_cuda(grad, "grad");
+  check_cuda(grad_out, "grad_out");
+  check_kinds(0, kind);
+  TORCH_CHECK(norms.dim() == 1 && norms.size(0) == batch && norms.scalar_type() == norm_dtype(grad) && norms.is_cuda(),
+              "ganzoo: norms must be the (B,) tensor gradient_penalty returned for this grad");
+  TORCH_CHECK(grad_out.numel() == 1, "ganzoo: grad_out of the penalty must be a scalar, got shape ", grad_out.sizes());
+  const c10::cuda::CUDAGuard guard(grad.device());
+  const at::Tensor g = dense_samples(grad);
+  const at::Tensor upstream = grad_out.to(g.scalar_type()).reshape({});
+  at::Tensor out = at::empty_like(g);
+  const int64_t row = g.numel() / batch;
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "ganzoo_gradient_penalty_backward_cuda", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    constexpr int width = 16 / sizeof(scalar_t);
+    const bool vec = vector_width<scalar_t>(g, row) == width &&
+                     reinterpret_cast<std::uintptr_t>(out.const_data_ptr()) % 16 == 0;
+    const int64_t work = (g.numel() + (vec ? width : 1) - 1) / (vec ? width : 1);
+    const unsigned blocks = static_cast<unsigned>(std::min<int64_t>((work + kThreads - 1) / kThreads, 65535 * 8));
+    if (vec) {
+      penalty_backward_kernel<scalar_t, acc_t, width><<<blocks, kThreads, 0, stream>>>(
+          upstream.const_data_ptr<scalar_t>(), g.const_data_ptr<scalar_t>(), norms.const_data_ptr<acc_t>(), batch, row,
+          kind, static_cast<acc_t>(weight), static_cast<acc_t>(center), out.mutable_data_ptr<scalar_t>());
+    } else {
+      penalty_backward_kernel<scalar_t, acc_t, 1><<<blocks, kThreads, 0, stream>>>(
+          upstream.const_data_ptr<scalar_t>(), g.const_data_ptr<scalar_t>(), norms.const_data_ptr<acc_t>(), batch, row,
+          kind, static_cast<acc_t>(weight), static_cast<acc_t>(center), out.mutable_data_ptr<scalar_t>());
+    }
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return out;
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cuda(const at::Tensor& real_in,
+                                                                            const at::Tensor& fake_in, int64_t kind,
+                                                                            double label_smoothing) {
+  check_logits(real_in, fake_in);
+  check_cuda(real_in, "real");
+  check_kinds(kind, 0);
+  TORCH_CHECK(label_smoothing == 0.0 || kind == kBce, "ganzoo: label_smoothing applies to the bce loss only");
+  const c10::cuda::CUDAGuard guard(real_in.device());
+  const at::Tensor real = real_in.reshape({-1}).contiguous();
+  const at::Tensor fake = fake_in.reshape({-1}).contiguous();
+  at::Tensor grad_real = at::empty_like(real), grad_fake = at::empty_like(fake);
+  at::Tensor loss = at::empty({}, real.options());
+  at::Tensor stats = at::empty({3}, real.options().dtype(norm_dtype(real)));
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, real.scalar_type(), "ganzoo_critic_loss_cuda", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    critic_loss_kernel<scalar_t, acc_t><<<1, kThreads, 0, stream>>>(
+        real.const_data_ptr<scalar_t>(), real.numel(), fake.const_data_ptr<scalar_t>(), fake.numel(), kind,
+        static_cast<acc_t>(label_smoothing), loss.mutable_data_ptr<scalar_t>(), grad_real.mutable_data_ptr<scalar_t>(),
+        grad_fake.mutable_data_ptr<scalar_t>(), stats.mutable_data_ptr<acc_t>());
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return {loss, grad_real.view(real_in.sizes()), grad_fake.view(fake_in.sizes()), stats};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_tail_cuda(
+    const at::Tensor& real, const at::Tensor& fake, const at::Tensor& grad, int64_t loss_kind, double label_smoothing,
+    int64_t penalty_kind, double weight, double center) {
+  check_kinds(loss_kind, penalty_kind);
+  check_grad(grad);
+  check_cuda(grad, "grad");
+  TORCH_CHECK(grad.scalar_type() == real.scalar_type(), "ganzoo: grad and the logits must share a dtype, got ",
+              grad.scalar_type(), " and ", real.scalar_type());
+  const c10::cuda::CUDAGuard guard(grad.device());
+  auto [loss, grad_real, grad_fake, stats3] = critic_loss_cuda(real, fake, loss_kind, label_smoothing);
+  const at::Tensor g = dense_samples(grad);
+  at::Tensor norms = at::empty({g.size(0)}, g.options().dtype(norm_dtype(g)));
+  at::Tensor stats = at::empty({4}, stats3.options());
+  stats.narrow(0, 0, 3).copy_(stats3);
+  launch_penalty(g, penalty_kind, weight, center, norms, nullptr, stats.mutable_data_ptr());
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, loss.scalar_type(), "ganzoo_critic_tail_cuda", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    add_penalty_kernel<scalar_t, acc_t><<<1, 1, 0, stream>>>(loss.mutable_data_ptr<scalar_t>(),
+                                                             stats.const_data_ptr<acc_t>() + 3);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return {loss, grad_real, grad_fake, norms, stats};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(ganzoo, CUDA, m) {
+  m.impl("gradient_penalty", &gradient_penalty_cuda);
+  m.impl("gradient_penalty_backward", &gradient_penalty_backward_cuda);
+  m.impl("critic_loss", &critic_loss_cuda);
+  m.impl("critic_tail", &critic_tail_cuda);
+}
+
+}  // namespace ganzoo

@@ -1,0 +1,128 @@
+// Shared by the CPU and CUDA kernels: argument checks that name the argument, and the scalar maths of each loss and
+// penalty, written once so both devices compute exactly the same formulas as the PyTorch reference (ganzoo/ops/).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/macros/Macros.h>
+#include <c10/util/Exception.h>
+
+#include <cmath>
+
+namespace ganzoo {
+
+enum LossKind : int64_t { kBce = 0, kHinge = 1, kWasserstein = 2 };
+enum PenaltyKind : int64_t { kTwoSided = 0, kOneSided = 1, kSquaredNorm = 2 };
+
+inline void check_float(const at::Tensor& t, const char* name) {
+  TORCH_CHECK(at::isFloatingType(t.scalar_type()), "ganzoo: ", name, " must be a floating-point tensor, got ",
+              t.scalar_type());
+}
+
+// grad: (B, ...) with B >= 1. Returns B.
+inline int64_t check_grad(const at::Tensor& grad) {
+  check_float(grad, "grad");
+  TORCH_CHECK(grad.dim() >= 1, "ganzoo: grad must have a batch dimension, got a 0-d tensor");
+  TORCH_CHECK(grad.size(0) > 0, "ganzoo: grad has an empty batch (shape ", grad.sizes(), ")");
+  return grad.size(0);
+}
+
+inline void check_kinds(int64_t loss_kind, int64_t penalty_kind) {
+  TORCH_CHECK(loss_kind >= 0 && loss_kind <= 2, "ganzoo: loss kind must be 0 (bce), 1 (hinge) or 2 (wasserstein), got ",
+              loss_kind);
+  TORCH_CHECK(penalty_kind >= 0 && penalty_kind <= 2,
+              "ganzoo: penalty kind must be 0 (two-sided), 1 (one-sided) or 2 (squared norm), got ", penalty_kind);
+}
+
+inline void check_logits(const at::Tensor& real, const at::Tensor& fake) {
+  check_float(real, "real");
+  check_float(fake, "fake");
+  TORCH_CHECK(real.scalar_type() == fake.scalar_type(), "ganzoo: real and fake logits must share a dtype, got ",
+              real.scalar_type(), " and ", fake.scalar_type());
+  TORCH_CHECK(real.device() == fake.device(), "ganzoo: real and fake logits must be on one device");
+  TORCH_CHECK(real.numel() > 0 && fake.numel() > 0, "ganzoo: real and fake logits must not be empty");
+  TORCH_CHECK(real.dim() <= 1 || real.numel() == real.size(0), "ganzoo: real logits must have shape (B,) or (B, 1), got ",
+              real.sizes());
+  TORCH_CHECK(fake.dim() <= 1 || fake.numel() == fake.size(0), "ganzoo: fake logits must have shape (B,) or (B, 1), got ",
+              fake.sizes());
+}
+
+// Whether each sample of `t` is one dense block of memory (true for contiguous and channels_last tensors): then a
+// per-sample reduction can run over raw memory without a copy, because a norm does not depend on element order.
+inline bool samples_are_dense_blocks(const at::Tensor& t) {
+  if (!t.is_non_overlapping_and_dense()) return false;
+  const int64_t batch = t.size(0);
+  return batch == 1 || t.stride(0) * batch == t.numel();
+}
+
+// PyTorch's softplus (beta 1, threshold 20), reproduced exactly so the kernels agree with F.softplus.
+template <typename acc_t>
+C10_HOST_DEVICE inline acc_t softplus(acc_t x) {
+  return x > acc_t(20) ? x : ::log1p(::exp(x));
+}
+// d softplus(x) / dx as PyTorch computes it.
+template <typename acc_t>
+C10_HOST_DEVICE inline acc_t softplus_grad(acc_t x) {
+  if (x > acc_t(20)) return acc_t(1);
+  const acc_t z = ::exp(x);
+  return z / (z + acc_t(1));
+}
+
+// One real logit's contribution to the loss (before dividing by the batch) and its derivative.
+template <typename acc_t>
+C10_HOST_DEVICE inline void real_term(int64_t kind, acc_t r, acc_t smoothing, acc_t* value, acc_t* deriv) {
+  if (kind == kBce) {
+    if (smoothing != acc_t(0)) {
+      const acc_t target = acc_t(1) - smoothing;
+      *value = target * softplus(-r) + (acc_t(1) - target) * softplus(r);
+      *deriv = -target * softplus_grad(-r) + (acc_t(1) - target) * softplus_grad(r);
+    } else {
+      *value = softplus(-r);
+      *deriv = -softplus_grad(-r);
+    }
+  } else if (kind == kHinge) {
+    const acc_t m = acc_t(1) - r;
+    *value = m > acc_t(0) ? m : acc_t(0);
+    *deriv = m > acc_t(0) ? acc_t(-1) : acc_t(0);
+  } else {
+    *value = -r;
+    *deriv = acc_t(-1);
+  }
+}
+
+template <typename acc_t>
+C10_HOST_DEVICE inline void fake_term(int64_t kind, acc_t f, acc_t* value, acc_t* deriv) {
+  if (kind == kBce) {
+    *value = softplus(f);
+    *deriv = softplus_grad(f);
+  } else if (kind == kHinge) {
+    const acc_t m = acc_t(1) + f;
+    *value = m > acc_t(0) ? m : acc_t(0);
+    *deriv = m > acc_t(0) ? acc_t(1) : acc_t(0);
+  } else {
+    *value = f;
+    *deriv = acc_t(1);
+  }
+}
+
+// One sample's penalty term from its norm.
+template <typename acc_t>
+C10_HOST_DEVICE inline acc_t penalty_term(int64_t kind, acc_t norm, acc_t center) {
+  if (kind == kSquaredNorm) return acc_t(0.5) * norm * norm;
+  acc_t d = norm - center;
+  if (kind == kOneSided && d < acc_t(0)) d = acc_t(0);
+  return d * d;
+}
+
+// c_i in dL/dg_i = c_i * g_i, for L = weight / batch * sum_i penalty_term(norm_i). A zero row gets 0, as the reference's
+// norm backward gives (no NaN).
+template <typename acc_t>
+C10_HOST_DEVICE inline acc_t penalty_coef(int64_t kind, acc_t norm, acc_t weight, acc_t center, int64_t batch) {
+  const acc_t scale = weight / static_cast<acc_t>(batch);
+  if (kind == kSquaredNorm) return scale;
+  if (!(norm > acc_t(0))) return acc_t(0);
+  acc_t d = norm - center;
+  if (kind == kOneSided && d < acc_t(0)) d = acc_t(0);
+  return acc_t(2) * scale * d / norm;
+}
+
+}  // namespace ganzoo

@@ -1,0 +1,50 @@
+"""The whole critic tail in one op: the discriminator loss over real and fake logits plus the gradient penalty on g.
+
+For WGAN-GP: ``mean D(fake) - mean D(real) + lambda * mean_i (||g_i|| - 1)^2`` -> one scalar, one backward.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from ganzoo.ops._impl import use_extension
+from ganzoo.ops.losses import LOSS_KINDS, _stats_ref, discriminator_loss_ref, loss_code
+from ganzoo.ops.penalty import _KIND_NAMES, gradient_penalty_ref, kind_code
+
+__all__ = ["critic_tail", "critic_tail_ref"]
+
+
+def critic_tail_ref(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, loss_kind: int, label_smoothing: float,
+                    penalty_kind: int, weight: float, center: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reference: (loss + penalty, stats = [mean D(real), mean D(fake), accuracy, penalty]); kinds as kernel codes."""
+    loss = discriminator_loss_ref(LOSS_KINDS[loss_kind], real, fake, label_smoothing)
+    penalty = gradient_penalty_ref(grad, _KIND_NAMES[penalty_kind], weight, center)
+    stats = torch.cat([_stats_ref(real, fake), penalty.detach().reshape(1).to(_stats_ref(real, fake).dtype)])
+    return loss + penalty, stats
+
+
+def critic_tail(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, loss_kind: str = "wasserstein",
+                penalty_kind: str = "two_sided", weight: float = 10.0, center: float = 1.0, label_smoothing: float = 0.0,
+                *, impl: Optional[str] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The critic's total loss and its statistics.
+
+    Args:
+        real, fake: logits, shape (B,) and (B',).
+        grad: g = dD(x)/dx at the penalty's points, shape (B'', ...).
+        loss_kind: ``"bce"``, ``"hinge"`` or ``"wasserstein"``.
+        penalty_kind, weight, center: as in ``gradient_penalty``.
+        impl: ``"auto"``, ``"ext"``, ``"ref"`` or None for the current default.
+
+    Returns:
+        ``(loss, stats)``: a 0-d tensor, and ``[mean D(real), mean D(fake), accuracy, penalty]`` on the same device.
+    """
+    l_code, p_code = loss_code(loss_kind), kind_code(penalty_kind)
+    if label_smoothing and loss_kind != "bce":
+        raise ValueError(f"label_smoothing applies to the bce loss, not {loss_kind!r}")
+    if use_extension(impl, real, fake, grad):
+        loss, _, _, _, stats = torch.ops.ganzoo.critic_tail(real, fake, grad, l_code, float(label_smoothing), p_code,
+                                                             float(weight), float(center))
+        return loss, stats
+    return critic_tail_ref(real, fake, grad, l_code, label_smoothing, p_code, weight, center)
