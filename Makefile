@@ -20,12 +20,13 @@ CUDA_ARCHS ?= 8.0;9.0
 CUDA_HOME ?= $(firstword $(wildcard /usr/local/cuda) $(patsubst %/bin/nvcc,%,$(shell command -v nvcc)))
 CUDA_STAMP := $(CUDA_VENV)/.ganzoo-cuda-installed
 
-.PHONY: install demo test test-all cuda-check clean help
+.PHONY: install demo test test-all bench cuda-check clean help
 
 help:
 	@echo "make demo      set up .venv (torch $(TORCH_VERSION) CPU, ganzoo + compiled extension) and run a short demo"
 	@echo "make test      the same set-up, then the test suite (what CI runs)"
 	@echo "make test-all  the test suite including tests marked slow"
+	@echo "make bench     the benchmark suite (fused vs eager vs torch.compile) as one table, and the critic-step breakdown"
 	@echo "make cuda-check build the CUDA kernels against torch $(CUDA_TORCH_VERSION) (CUDA) in $(CUDA_VENV); no GPU needed"
 	@echo "make clean     remove build outputs (keeps .venv)"
 
@@ -51,6 +52,11 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/ganzoo bench
+	$(BIN)/python -m benchmarks.breakdown --critic mlp conv32 --variant best_eager
+	$(BIN)/python -m benchmarks.breakdown --critic mlp conv32 --variant fused
 
 $(CUDA_STAMP):
 	$(PYTHON) -m venv $(CUDA_VENV)

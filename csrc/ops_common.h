@@ -67,17 +67,34 @@ C10_HOST_DEVICE inline acc_t softplus_grad(acc_t x) {
   return z / (z + acc_t(1));
 }
 
+// softplus(x) and its derivative together, with one exp (the same values as softplus() and softplus_grad()).
+template <typename acc_t>
+C10_HOST_DEVICE inline void softplus_with_grad(acc_t x, acc_t* value, acc_t* deriv) {
+  if (x > acc_t(20)) {
+    *value = x;
+    *deriv = acc_t(1);
+    return;
+  }
+  const acc_t z = ::exp(x);
+  *value = ::log1p(z);
+  *deriv = z / (z + acc_t(1));
+}
+
 // One real logit's contribution to the loss (before dividing by the batch) and its derivative.
 template <typename acc_t>
 C10_HOST_DEVICE inline void real_term(int64_t kind, acc_t r, acc_t smoothing, acc_t* value, acc_t* deriv) {
   if (kind == kBce) {
+    acc_t v_neg, d_neg;
+    softplus_with_grad(-r, &v_neg, &d_neg);
     if (smoothing != acc_t(0)) {
       const acc_t target = acc_t(1) - smoothing;
-      *value = target * softplus(-r) + (acc_t(1) - target) * softplus(r);
-      *deriv = -target * softplus_grad(-r) + (acc_t(1) - target) * softplus_grad(r);
+      acc_t v_pos, d_pos;
+      softplus_with_grad(r, &v_pos, &d_pos);
+      *value = target * v_neg + (acc_t(1) - target) * v_pos;
+      *deriv = -target * d_neg + (acc_t(1) - target) * d_pos;
     } else {
-      *value = softplus(-r);
-      *deriv = -softplus_grad(-r);
+      *value = v_neg;
+      *deriv = -d_neg;
     }
   } else if (kind == kHinge) {
     const acc_t m = acc_t(1) - r;
@@ -92,8 +109,7 @@ C10_HOST_DEVICE inline void real_term(int64_t kind, acc_t r, acc_t smoothing, ac
 template <typename acc_t>
 C10_HOST_DEVICE inline void fake_term(int64_t kind, acc_t f, acc_t* value, acc_t* deriv) {
   if (kind == kBce) {
-    *value = softplus(f);
-    *deriv = softplus_grad(f);
+    softplus_with_grad(f, value, deriv);
   } else if (kind == kHinge) {
     const acc_t m = acc_t(1) + f;
     *value = m > acc_t(0) ? m : acc_t(0);

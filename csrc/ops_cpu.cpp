@@ -169,25 +169,29 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cpu(const
     const scalar_t* f = fake.const_data_ptr<scalar_t>();
     scalar_t* gr = grad_real.mutable_data_ptr<scalar_t>();
     scalar_t* gf = grad_fake.mutable_data_ptr<scalar_t>();
+    // per-logit maths in the accumulation type (float for float32: float exp/log1p are several times cheaper than
+    // double), sums in double so the means stay exact to the input's precision
     double sum_real = 0.0, sum_fake = 0.0, logit_real = 0.0, logit_fake = 0.0;
     int64_t correct = 0;
+    const acc_t smoothing = static_cast<acc_t>(label_smoothing);
+    const acc_t inv_nr = acc_t(1) / static_cast<acc_t>(nr), inv_nf = acc_t(1) / static_cast<acc_t>(nf);
     for (int64_t i = 0; i < nr; ++i) {
-      const double x = static_cast<double>(r[i]);
-      double v, d;
-      real_term<double>(kind, x, label_smoothing, &v, &d);
+      const acc_t x = static_cast<acc_t>(r[i]);
+      acc_t v, d;
+      real_term<acc_t>(kind, x, smoothing, &v, &d);
       sum_real += v;
       logit_real += x;
-      correct += x > 0.0;
-      gr[i] = static_cast<scalar_t>(d / static_cast<double>(nr));
+      correct += x > acc_t(0);
+      gr[i] = static_cast<scalar_t>(d * inv_nr);
     }
     for (int64_t i = 0; i < nf; ++i) {
-      const double x = static_cast<double>(f[i]);
-      double v, d;
-      fake_term<double>(kind, x, &v, &d);
+      const acc_t x = static_cast<acc_t>(f[i]);
+      acc_t v, d;
+      fake_term<acc_t>(kind, x, &v, &d);
       sum_fake += v;
       logit_fake += x;
-      correct += x < 0.0;
-      gf[i] = static_cast<scalar_t>(d / static_cast<double>(nf));
+      correct += x < acc_t(0);
+      gf[i] = static_cast<scalar_t>(d * inv_nf);
     }
     *loss.mutable_data_ptr<scalar_t>() = static_cast<scalar_t>(sum_real / nr + sum_fake / nf);
     acc_t* s = stats.mutable_data_ptr<acc_t>();

@@ -297,6 +297,24 @@ def sample_command(run: str, count: int, out: Optional[str], seed: int, class_id
     click.echo(f"wrote {count} samples from the {which} at step {loaded.step} to {target}")
 
 
+# -------------------------------------------------------------------------------------------------------------- bench
+@cli.command("bench")
+@click.option("--quick", is_flag=True, help="Small sizes only (about a minute on 2 cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+@click.option("-k", "select", help="Only the cases whose names match this pytest -k expression.")
+def bench_command(quick: bool, as_json: bool, select: Optional[str]) -> None:
+    """Fused kernels vs eager PyTorch vs torch.compile: runs the benchmark suite (benchmarks/) and prints one table."""
+    from ganzoo.bench import run_suite, table
+
+    rows, notes = run_suite(quick=quick, select=select)
+    if as_json:
+        click.echo(json.dumps({"rows": rows, "unsupported": notes}, indent=2))
+        return
+    click.echo(table(rows))
+    for note in notes:
+        click.echo(f"unsupported: {note['group']} / {note['variant']}: {note['reason']}")
+
+
 # ------------------------------------------------------------------------------------------------------------- doctor
 @cli.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")

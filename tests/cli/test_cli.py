@@ -89,3 +89,18 @@ def test_help_does_not_import_torch() -> None:
     code = ("import sys\nfrom ganzoo.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "sys.exit(3 if 'torch' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_click_cli_runner_list_and_doctor() -> None:
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["list", "--kind", "arch", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert {row["name"] for row in json.loads(listed.output)} >= {"vanilla", "dcgan", "wgan_gp"}
+    doctor = runner.invoke(cli, ["doctor", "--json"])
+    assert doctor.exit_code == 0 and json.loads(doctor.output)["extension"]["built"] is True
+    usage = runner.invoke(cli, ["list", "--kind", "nope"])
+    assert usage.exit_code == 2 and "Invalid value for '--kind'" in usage.output
