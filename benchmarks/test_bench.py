@@ -70,7 +70,7 @@ def test_critic_loss(benchmark, batch: int, kind: str, variant: str) -> None:
 
 
 @pytest.mark.parametrize("critic", ["mlp", "conv32", "conv64"])
-@pytest.mark.parametrize("variant", ["official", "best_eager", "fused", "compiled"])
+@pytest.mark.parametrize("variant", ["official", "best_eager", "batched3", "batched", "fused", "compiled"])
 def test_critic_step(benchmark, quick: bool, critic: str, variant: str) -> None:
     """Case 3: the whole wgan_gp critic step, batch 64."""
     _skip_large(quick, critic == "conv64")
@@ -94,7 +94,7 @@ def test_critic_step(benchmark, quick: bool, critic: str, variant: str) -> None:
         benchmark(step)
 
 
-@pytest.mark.parametrize("variant", ["best_eager", "fused"])
+@pytest.mark.parametrize("variant", ["best_eager", "batched", "fused"])
 def test_training_iteration(benchmark, variant: str) -> None:
     """Case 4: a full wgan_gp training iteration on 2-D points (5 critic steps + 1 generator step, batch 256)."""
     benchmark.group = "training iteration (ring MLP)"

@@ -1,7 +1,10 @@
 """The workloads the benchmark suite times, each in the variants it compares (same inputs, same process).
 
 Variants: "official" (eager, written as the official WGAN-GP ports and StudioGAN write it), "best_eager" (what a careful
-user writes: torch.lerp, one vector_norm), "compiled" (torch.compile where it can run), "fused" (ganzoo's kernels).
+user writes: torch.lerp, one vector_norm), "compiled" (torch.compile where it can run), "fused" (ganzoo's kernels, with
+real and fake through D in one pass), "batched" (that one pass with the eager tail) and "batched3" (one D pass over real,
+fake and interpolates). The two batched variants are recorded experiments (benchmarks/RESULTS.md): neither gained
+reliably, and the trainer runs D on each batch separately.
 """
 
 from __future__ import annotations
@@ -63,13 +66,25 @@ class CriticStep:
             out = D(x_hat)
             (g,) = torch.autograd.grad(out, x_hat, grad_outputs=torch.ones_like(out), create_graph=True, retain_graph=True)
             loss = D(fake).mean() - D(real).mean() + tail_official(g)
-        else:
+        elif self.variant == "best_eager":
             x_hat = torch.lerp(fake, real, self.eps.view(-1, *([1] * (real.ndim - 1)))).requires_grad_(True)
             (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+            loss = D(fake).mean() - D(real).mean() + tail_best_eager(g)
+        elif self.variant == "batched3":  # one D pass over real, fake and x_hat
+            batch = real.shape[0]
+            x_hat = torch.lerp(fake, real, self.eps.view(-1, *([1] * (real.ndim - 1)))).requires_grad_(True)
+            d_real, d_fake, d_hat = D(torch.cat([real, fake, x_hat])).split(batch)
+            (g,) = torch.autograd.grad(d_hat.sum(), x_hat, create_graph=True)
+            loss = d_fake.mean() - d_real.mean() + tail_best_eager(g)
+        else:  # "batched" and "fused": one D pass over real and fake, x_hat's own pass for the double backward
+            batch = real.shape[0]
+            x_hat = torch.lerp(fake, real, self.eps.view(-1, *([1] * (real.ndim - 1)))).requires_grad_(True)
+            (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+            d_real, d_fake = D(torch.cat([real, fake])).split(batch)
             if self.variant == "fused":
-                loss, _ = critic_tail(D(real), D(fake), g, "wasserstein", "two_sided", LAMBDA, 1.0, impl="ext")
+                loss, _ = critic_tail(d_real, d_fake, g, "wasserstein", "two_sided", LAMBDA, 1.0, impl="ext")
             else:
-                loss = D(fake).mean() - D(real).mean() + tail_best_eager(g)
+                loss = d_fake.mean() - d_real.mean() + tail_best_eager(g)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
