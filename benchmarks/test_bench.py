@@ -94,9 +94,12 @@ def test_critic_step(benchmark, quick: bool, critic: str, variant: str) -> None:
         benchmark(step)
 
 
-@pytest.mark.parametrize("variant", ["best_eager", "batched", "fused"])
+@pytest.mark.parametrize("variant", ["best_eager", "fused", "lazy4"])
 def test_training_iteration(benchmark, variant: str) -> None:
-    """Case 4: a full wgan_gp training iteration on 2-D points (5 critic steps + 1 generator step, batch 256)."""
+    """Case 4: a full wgan_gp training iteration on 2-D points (5 critic steps + 1 generator step, batch 256).
+
+    "lazy4" is an algorithmic change (the penalty on every 4th critic update, weighted by 4), reported as its own row,
+    not as a fused speed-up."""
     benchmark.group = "training iteration (ring MLP)"
     it = TrainingIteration(variant)
     benchmark.extra_info.update(variant=variant, case="training_iteration", size="mlp 3x128 B=256",

@@ -195,6 +195,8 @@ class _StopOnSigint:
 @click.option("--ema", type=float, help="Generator weight average decay, 0 = off. [default: 0.999]")
 @click.option("--label-smoothing", type=float, help="One-sided label smoothing for bce (e.g. 0.1). [default: 0]")
 @click.option("--penalty-weight", type=float, help="Gradient-penalty lambda (default: the loss's, 10 for wgan_gp).")
+@click.option("--penalty-every", type=int,
+              help="Lazy regularisation: the penalty on every K-th critic update, weighted by K. [default: 1]")
 @click.option("--fused/--no-fused", default=None,
               help="Run the losses and the penalty on ganzoo's compiled kernels (default) or on plain PyTorch.")
 @click.option("--grad-clip", type=float, help="Clip gradient norms of G and D to this, 0 = off. [default: 0]")

@@ -43,6 +43,7 @@ class TrainConfig:
     ema: float = 0.999
     label_smoothing: float = 0.0
     penalty_weight: Optional[float] = None
+    penalty_every: int = 1
     grad_clip: float = 0.0
     fused: bool = True
     log_every: int = 50
@@ -161,7 +162,7 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
     dataset: Dataset = registry.get("dataset", config.dataset)
     config.loss, config.dataset = loss.name, dataset.name  # drop any package: qualifier once resolved
 
-    for name in ("steps", "batch_size", "n_critic", "val_samples"):
+    for name in ("steps", "batch_size", "n_critic", "val_samples", "penalty_every"):
         if getattr(config, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
     for name in ("log_every", "sample_every", "checkpoint_every", "val_every", "early_stop_patience"):
@@ -181,6 +182,8 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
     if config.penalty_weight is not None and (loss.penalty is None or config.penalty_weight < 0):
         raise ConfigError(f"--penalty-weight needs a loss with a gradient penalty (e.g. wgan_gp) and a value >= 0, "
                           f"got loss {loss.name!r} and {config.penalty_weight}")
+    if config.penalty_every > 1 and loss.penalty is None:
+        raise ConfigError(f"--penalty-every needs a loss with a gradient penalty (e.g. wgan_gp), not {loss.name!r}")
     if config.grad_clip < 0:
         raise ConfigError(f"--grad-clip {config.grad_clip} must be 0 (off) or positive")
     if config.device not in ("auto", "cpu", "cuda") and not config.device.startswith("cuda:"):

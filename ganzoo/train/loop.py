@@ -225,6 +225,7 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     log = (run_dir / METRICS_FILE).open("a")
     writer = _tensorboard(run_dir)
     sums: dict[str, torch.Tensor] = {}
+    counts: dict[str, int] = {}
     window_start, window_steps = time.perf_counter(), 0
     status, record, step = "finished", {}, counters["step"]
     if progress:
@@ -243,27 +244,32 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                         fake = G(torch.randn(cfg.batch_size, latent, generator=noise).to(device), y)
                     d_real, d_fake = D(real, y), D(fake, y)
                     smoothing = {"label_smoothing": cfg.label_smoothing} if loss.label_smoothing else {}
-                    if penalty is not None and loss.kind is not None:
+                    # lazy regularisation: the penalty on every penalty_every-th critic update only, weighted by penalty_every
+                    step_penalty = penalty if penalty is not None and (counters["batches"] - 1) % cfg.penalty_every == 0 else None
+                    if step_penalty is not None and cfg.penalty_every > 1:
+                        step_penalty = dataclasses.replace(step_penalty, weight=step_penalty.weight * cfg.penalty_every)
+                    if step_penalty is not None and loss.kind is not None:
                         # the standard loss + penalty as one op (fused unless --no-fused); stats come from the same pass
-                        total, stats = critic_tail(d_real, d_fake, _penalty_grad(D, penalty, real, fake, y, noise), loss.kind,
-                                                   penalty.kind, penalty.weight, penalty.center, cfg.label_smoothing)
+                        grad = _penalty_grad(D, step_penalty, real, fake, y, noise)
+                        total, stats = critic_tail(d_real, d_fake, grad, loss.kind, step_penalty.kind, step_penalty.weight,
+                                                   step_penalty.center, cfg.label_smoothing)
                         gp = stats[3]
                         d_loss = total.detach() - gp
-                        _accumulate(sums, gp=gp)
+                        _accumulate(sums, counts, gp=gp)
                     else:
                         d_loss = loss.discriminator(d_real, d_fake, **smoothing)
                         total = d_loss
-                        if penalty is not None:
-                            gp = gradient_penalty(_penalty_grad(D, penalty, real, fake, y, noise), penalty.kind,
-                                                  penalty.weight, penalty.center)
+                        if step_penalty is not None:
+                            gp = gradient_penalty(_penalty_grad(D, step_penalty, real, fake, y, noise), step_penalty.kind,
+                                                  step_penalty.weight, step_penalty.center)
                             total = d_loss + gp
-                            _accumulate(sums, gp=gp)
+                            _accumulate(sums, counts, gp=gp)
                     opt_d.zero_grad(set_to_none=True)
                     total.backward()
                     if cfg.grad_clip:
                         nn.utils.clip_grad_norm_(D.parameters(), cfg.grad_clip)
                     opt_d.step()
-                    _accumulate(sums, d_loss=d_loss, d_real=d_real.mean(), d_fake=d_fake.mean())
+                    _accumulate(sums, counts, d_loss=d_loss, d_real=d_real.mean(), d_fake=d_fake.mean())
 
                 # (2) generator: one update through a frozen D
                 D.requires_grad_(False)
@@ -277,7 +283,7 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                 opt_g.step()
                 if G_ema is not None:
                     update_ema(G_ema, G, ema_decay(cfg.ema, step))
-                _accumulate(sums, g_loss=g_loss)
+                _accumulate(sums, counts, g_loss=g_loss)
                 step += 1
                 counters["step"] = step
                 window_steps += 1
@@ -287,13 +293,13 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                 record = {}
                 if (cfg.log_every and step % cfg.log_every == 0) or last_step:
                     elapsed = time.perf_counter() - window_start
-                    record = {"step": step, **{k: float(v) / (window_steps * (cfg.n_critic if k != "g_loss" else 1))
-                                               for k, v in sums.items()},
+                    record = {"step": step, **{k: float(v) / counts[k] for k, v in sums.items()},
                               "samples_per_s": window_steps * cfg.n_critic * cfg.batch_size / max(elapsed, 1e-9)}
                     if not all(math.isfinite(v) for v in record.values()):
                         record["nonfinite"] = True
                     _write_record(log, writer, record)
                     sums.clear()
+                    counts.clear()
                     window_start, window_steps = time.perf_counter(), 0
                 if (cfg.sample_every and step % cfg.sample_every == 0) or last_step:
                     write_samples(step)
@@ -351,11 +357,12 @@ def _penalty_grad(D: nn.Module, penalty, real: torch.Tensor, fake: torch.Tensor,
     return grad
 
 
-def _accumulate(sums: dict[str, torch.Tensor], **values: torch.Tensor) -> None:
+def _accumulate(sums: dict[str, torch.Tensor], counts: dict[str, int], **values: torch.Tensor) -> None:
     # kept on the device: reading a value forces a sync, so they are read only when a record is logged
     for key, value in values.items():
         value = value.detach().float()
         sums[key] = sums[key] + value if key in sums else value
+        counts[key] = counts.get(key, 0) + 1
 
 
 def _write_record(log, writer, record: dict[str, Any]) -> None:  # noqa: ANN001

@@ -144,3 +144,17 @@ def test_per_kind_defaults_of_wgan_gp() -> None:
 def test_resume_of_something_that_is_not_a_run(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="not a ganzoo run"):
         tiny_run(tmp_path, "wgan_gp", "ring", resume=True)
+
+
+def test_lazy_penalty_runs_resumes_exactly_and_is_checked(tmp_path: Path) -> None:
+    tiny_run(tmp_path / "straight", "wgan_gp", "ring", steps=5, penalty_every=3)
+    tiny_run(tmp_path / "split", "wgan_gp", "ring", steps=2, penalty_every=3)
+    tiny_run(tmp_path / "split", "wgan_gp", "ring", steps=5, resume=True)
+    assert_same_tensors(checkpoint_tensors(tmp_path / "straight"), checkpoint_tensors(tmp_path / "split"))
+    eager = tiny_run(tmp_path / "every", "wgan_gp", "ring", steps=5)
+    assert _losses(tmp_path / "every") != _losses(tmp_path / "straight")
+    assert eager.status == "finished"
+    with pytest.raises(ConfigError, match="--penalty-every needs a loss with a gradient penalty"):
+        resolve_config(default_registry(), {"arch": "wgan_gp", "loss": "hinge", "penalty_every": 4})
+    with pytest.raises(ConfigError, match="--penalty-every must be at least 1"):
+        resolve_config(default_registry(), {"arch": "wgan_gp", "penalty_every": 0})
