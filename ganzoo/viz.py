@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from ganzoo.io import atomic_path
 
-__all__ = ["image_grid", "save_image_grid", "save_scatter", "save_curves"]
+__all__ = ["image_grid", "save_image_grid", "save_scatter", "save_curves", "scatter_window"]
 
 _BACKGROUND = (255, 255, 255)
 _AXES = (90, 90, 90)
@@ -45,6 +45,12 @@ def _save(img: Image.Image, path: str | os.PathLike) -> None:
 
 def save_image_grid(images: np.ndarray, path: str | os.PathLike, *, nrow: Optional[int] = None) -> None:
     _save(image_grid(images, nrow=nrow), path)
+
+
+def scatter_window(value_range: tuple[float, float], margin: float = 0.15) -> tuple[float, float]:
+    """The plotting window for 2-D data in ``value_range``: the range widened by ``margin`` of its width on each side."""
+    lo, hi = value_range
+    return lo - margin * (hi - lo), hi + margin * (hi - lo)
 
 
 def save_scatter(fake: np.ndarray, path: str | os.PathLike, *, real: Optional[np.ndarray] = None,

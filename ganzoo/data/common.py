@@ -66,7 +66,7 @@ def load_dataset(spec, request):  # noqa: ANN001 - spec: ganzoo.specs.Dataset, r
     from ganzoo.errors import PluginError
     from ganzoo.specs import LoadedData
 
-    if spec.needs_data_dir and not request.data_dir and spec.name != "mnist":
+    if spec.needs_data_dir and not request.data_dir:
         raise DataError(f"dataset {spec.name!r} needs --data-dir")
     data = spec.load(request)
     if not isinstance(data, LoadedData):

@@ -38,7 +38,7 @@ from ganzoo.train.run import (
     write_run_config,
 )
 
-__all__ = ["TrainResult", "ProgressSink", "train", "pick_device", "generate", "Batches", "ema_decay"]
+__all__ = ["TrainResult", "ProgressSink", "train", "pick_device", "generate", "check_models", "Batches", "ema_decay"]
 
 # Offsets that give the noise stream and the fixed preview / validation noise their own seeds.
 _NOISE_SEED, _PREVIEW_SEED, _VAL_SEED = 1_000_003, 2_000_003, 3_000_017
@@ -134,7 +134,7 @@ def generate(generator: nn.Module, n: int, latent_dim: int, device: torch.device
     return torch.cat(out)
 
 
-def _check_models(models: Any, arch: str, info: DataInfo, device: torch.device, num_classes: int) -> GanModels:
+def check_models(models: Any, arch: str, info: DataInfo, device: torch.device, num_classes: int) -> GanModels:
     if not isinstance(models, GanModels):
         raise PluginError(f"architecture {arch!r} built {type(models).__name__}, expected GanModels")
     models.generator.to(device)
@@ -186,7 +186,7 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     y_all = data.y.to(device) if num_classes else None
 
     torch.manual_seed(cfg.seed)  # network initialisation is the only user of the global generator
-    models = _check_models(arch.build(info, dict(cfg.hparams), num_classes), arch.name, info, device, num_classes)
+    models = check_models(arch.build(info, dict(cfg.hparams), num_classes), arch.name, info, device, num_classes)
     G, D, latent = models.generator, models.discriminator, models.latent_dim
     G_ema = copy.deepcopy(G).requires_grad_(False).eval() if cfg.ema > 0 else None
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
@@ -393,14 +393,12 @@ def _tensorboard(run_dir: Path):  # noqa: ANN202
 
 
 def _picture(path: Path, fake: torch.Tensor, real: torch.Tensor, info: DataInfo, num_classes: int, step: int) -> None:
-    from ganzoo.viz import save_image_grid, save_scatter
+    from ganzoo.viz import save_image_grid, save_scatter, scatter_window
 
     if info.kind == "images":
         save_image_grid(fake.numpy(), path, nrow=num_classes or None)
     else:
-        lo, hi = info.value_range
-        margin = 0.15 * (hi - lo)
-        save_scatter(fake.numpy(), path, real=real[:len(fake)].numpy(), bounds=(lo - margin, hi + margin),
+        save_scatter(fake.numpy(), path, real=real[:len(fake)].numpy(), bounds=scatter_window(info.value_range),
                      title=f"step {step}: generated (blue) vs real (grey)")
 
 

@@ -17,7 +17,7 @@ from ganzoo.registry import Registry
 from ganzoo.specs import DataInfo
 from ganzoo.train.checkpoint import load_checkpoint
 from ganzoo.train.config import TrainConfig, config_from_json
-from ganzoo.train.loop import _check_models, generate, pick_device
+from ganzoo.train.loop import check_models, generate, pick_device
 from ganzoo.train.run import checkpoint_path, info_from_json, read_run_config
 
 __all__ = ["LoadedGenerator", "load_generator", "sample_to_file"]
@@ -44,7 +44,7 @@ def load_generator(registry: Registry, run_dir: Path, which: str = "last", devic
     num_classes = info.num_classes if config.conditional else 0
     dev = pick_device(device)
     torch.manual_seed(0)
-    models = _check_models(arch.build(info, dict(config.hparams), num_classes), arch.name, info, dev, num_classes)
+    models = check_models(arch.build(info, dict(config.hparams), num_classes), arch.name, info, dev, num_classes)
     tensors, state = load_checkpoint(checkpoint_path(run_dir, which), expect={"arch": config.arch})
     prefix = "G_ema/" if any(k.startswith("G_ema/") for k in tensors) else "G/"
     weights = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
@@ -81,9 +81,8 @@ def sample_to_file(loaded: LoadedGenerator, n: int, out: Path, seed: int = 0, cl
 
         save_image_grid(fake.numpy(), out, nrow=loaded.num_classes if labels is not None and class_id is None else None)
     else:
-        from ganzoo.viz import save_scatter
+        from ganzoo.viz import save_scatter, scatter_window
 
-        lo, hi = loaded.info.value_range
-        margin = 0.15 * (hi - lo)
-        save_scatter(fake.numpy(), out, bounds=(lo - margin, hi + margin), title=f"{n} samples, step {loaded.step}")
+        save_scatter(fake.numpy(), out, bounds=scatter_window(loaded.info.value_range),
+                     title=f"{n} samples, step {loaded.step}")
     return fake

@@ -16,7 +16,7 @@ def register_datasets(register):
     register(Dataset("digits", "scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes), resized",
                      "images", lazy("ganzoo.data.digits:load_digits"), has_labels=True))
     register(Dataset("mnist", "MNIST / Fashion-MNIST IDX files from --data-dir (gzip or plain)", "images",
-                     lazy("ganzoo.data.idx:load_idx_dataset"), needs_data_dir=True, has_labels=True))
+                     lazy("ganzoo.data.idx:load_idx_dataset"), has_labels=True))  # --data-dir defaults to Debian's copy
     register(Dataset("folder", "a folder of images (class sub-folders become labels), resized and centre-cropped",
                      "images", lazy("ganzoo.data.folder:load_folder"), needs_data_dir=True, has_labels=True))
     register(Dataset("npz", "arrays 'x' (and labels 'y') from a .npz file, loaded without pickle", "any",
