@@ -54,6 +54,16 @@ inline bool samples_are_dense_blocks(const at::Tensor& t) {
   return batch == 1 || t.stride(0) * batch == t.numel();
 }
 
+// `grad` itself when its samples are dense blocks (contiguous, channels_last, ...), else a contiguous copy.
+inline at::Tensor dense_samples(const at::Tensor& grad) {
+  return samples_are_dense_blocks(grad) ? grad : grad.contiguous();
+}
+
+// Norms and statistics are kept in double for double inputs and in float for everything else.
+inline at::ScalarType accumulate_dtype(const at::Tensor& t) {
+  return t.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+}
+
 // PyTorch's softplus (beta 1, threshold 20), reproduced exactly so the kernels agree with F.softplus.
 template <typename acc_t>
 C10_HOST_DEVICE inline acc_t softplus(acc_t x) {

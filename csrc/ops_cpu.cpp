@@ -71,15 +71,6 @@ void scale_into(const scalar_t* x, float c, scalar_t* out, int64_t n) {
 template <typename scalar_t>
 using opmath_t = at::opmath_type<scalar_t>;
 
-// A view of grad whose samples are dense blocks (no copy for contiguous or channels_last inputs).
-at::Tensor dense_samples(const at::Tensor& grad) {
-  return samples_are_dense_blocks(grad) ? grad : grad.contiguous();
-}
-
-at::ScalarType norm_dtype(const at::Tensor& grad) {
-  return grad.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-}
-
 // norms_i = ||g_i|| for every sample, written to `norms` (float, or double for double inputs).
 void compute_norms(const at::Tensor& g, at::Tensor& norms) {
   const int64_t batch = g.size(0);
@@ -117,7 +108,7 @@ std::tuple<at::Tensor, at::Tensor> gradient_penalty_cpu(const at::Tensor& grad, 
   check_grad(grad);
   check_kinds(0, kind);
   const at::Tensor g = dense_samples(grad);
-  at::Tensor norms = at::empty({g.size(0)}, g.options().dtype(norm_dtype(g)));
+  at::Tensor norms = at::empty({g.size(0)}, g.options().dtype(accumulate_dtype(g)));
   compute_norms(g, norms);
   return {penalty_loss(g, norms, kind, weight, center), norms};
 }
@@ -126,7 +117,7 @@ at::Tensor gradient_penalty_backward_cpu(const at::Tensor& grad_out, const at::T
                                          int64_t kind, double weight, double center) {
   const int64_t batch = check_grad(grad);
   check_kinds(0, kind);
-  TORCH_CHECK(norms.dim() == 1 && norms.size(0) == batch && norms.scalar_type() == norm_dtype(grad),
+  TORCH_CHECK(norms.dim() == 1 && norms.size(0) == batch && norms.scalar_type() == accumulate_dtype(grad),
               "ganzoo: norms must be the (B,) tensor gradient_penalty returned for this grad");
   TORCH_CHECK(grad_out.numel() == 1, "ganzoo: grad_out of the penalty must be a scalar, got shape ", grad_out.sizes());
   const at::Tensor g = dense_samples(grad);
@@ -161,7 +152,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cpu(const
   at::Tensor grad_real = at::empty_like(real);
   at::Tensor grad_fake = at::empty_like(fake);
   at::Tensor loss = at::empty({}, real.options());
-  at::Tensor stats = at::empty({3}, real.options().dtype(real.scalar_type() == at::kDouble ? at::kDouble : at::kFloat));
+  at::Tensor stats = at::empty({3}, real.options().dtype(accumulate_dtype(real)));
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, real.scalar_type(), "ganzoo_critic_loss_cpu", [&] {
     using acc_t = opmath_t<scalar_t>;
     const int64_t nr = real.numel(), nf = fake.numel();

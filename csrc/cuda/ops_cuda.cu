@@ -160,10 +160,6 @@ __global__ void add_penalty_kernel(scalar_t* __restrict__ loss, const acc_t* __r
   *loss = static_cast<scalar_t>(static_cast<acc_t>(*loss) + *penalty);
 }
 
-at::ScalarType norm_dtype(const at::Tensor& grad) {
-  return grad.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-}
-
 void check_cuda(const at::Tensor& t, const char* name) {
   TORCH_CHECK(t.is_cuda(), "ganzoo: ", name, " must be a CUDA tensor for the CUDA kernel");
 }
@@ -184,7 +180,7 @@ void launch_penalty(const at::Tensor& g, int64_t kind, double weight, double cen
   auto stream = c10::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "ganzoo_gradient_penalty_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    at::Tensor partial = at::empty({batch * chunks}, g.options().dtype(norm_dtype(g)));
+    at::Tensor partial = at::empty({batch * chunks}, g.options().dtype(accumulate_dtype(g)));
     const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(batch));
     const scalar_t* data = g.const_data_ptr<scalar_t>();
     constexpr int width = 16 / sizeof(scalar_t);
@@ -203,10 +199,6 @@ void launch_penalty(const at::Tensor& g, int64_t kind, double weight, double cen
   });
 }
 
-at::Tensor dense_samples(const at::Tensor& grad) {
-  return samples_are_dense_blocks(grad) ? grad : grad.contiguous();
-}
-
 std::tuple<at::Tensor, at::Tensor> gradient_penalty_cuda(const at::Tensor& grad, int64_t kind, double weight,
                                                          double center) {
   check_grad(grad);
@@ -214,7 +206,7 @@ std::tuple<at::Tensor, at::Tensor> gradient_penalty_cuda(const at::Tensor& grad,
   check_kinds(0, kind);
   const c10::cuda::CUDAGuard guard(grad.device());
   const at::Tensor g = dense_samples(grad);
-  at::Tensor norms = at::empty({g.size(0)}, g.options().dtype(norm_dtype(g)));
+  at::Tensor norms = at::empty({g.size(0)}, g.options().dtype(accumulate_dtype(g)));
   at::Tensor loss = at::empty({}, g.options());
   launch_penalty(g, kind, weight, center, norms, loss.mutable_data_ptr(), nullptr);
   return {loss, norms};
@@ -226,7 +218,7 @@ at::Tensor gradient_penalty_backward_cuda(const at::Tensor& grad_out, const at::
   check_cuda(grad, "grad");
   check_cuda(grad_out, "grad_out");
   check_kinds(0, kind);
-  TORCH_CHECK(norms.dim() == 1 && norms.size(0) == batch && norms.scalar_type() == norm_dtype(grad) && norms.is_cuda(),
+  TORCH_CHECK(norms.dim() == 1 && norms.size(0) == batch && norms.scalar_type() == accumulate_dtype(grad) && norms.is_cuda(),
               "ganzoo: norms must be the (B,) tensor gradient_penalty returned for this grad");
   TORCH_CHECK(grad_out.numel() == 1, "ganzoo: grad_out of the penalty must be a scalar, got shape ", grad_out.sizes());
   const c10::cuda::CUDAGuard guard(grad.device());
@@ -268,7 +260,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cuda(cons
   const at::Tensor fake = fake_in.reshape({-1}).contiguous();
   at::Tensor grad_real = at::empty_like(real), grad_fake = at::empty_like(fake);
   at::Tensor loss = at::empty({}, real.options());
-  at::Tensor stats = at::empty({3}, real.options().dtype(norm_dtype(real)));
+  at::Tensor stats = at::empty({3}, real.options().dtype(accumulate_dtype(real)));
   auto stream = c10::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, real.scalar_type(), "ganzoo_critic_loss_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
@@ -292,7 +284,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_ta
   const c10::cuda::CUDAGuard guard(grad.device());
   auto [loss, grad_real, grad_fake, stats3] = critic_loss_cuda(real, fake, loss_kind, label_smoothing);
   const at::Tensor g = dense_samples(grad);
-  at::Tensor norms = at::empty({g.size(0)}, g.options().dtype(norm_dtype(g)));
+  at::Tensor norms = at::empty({g.size(0)}, g.options().dtype(accumulate_dtype(g)));
   at::Tensor stats = at::empty({4}, stats3.options());
   stats.narrow(0, 0, 3).copy_(stats3);
   launch_penalty(g, penalty_kind, weight, center, norms, nullptr, stats.mutable_data_ptr());

@@ -21,7 +21,8 @@ def critic_tail_ref(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, 
     """Reference: (loss + penalty, stats = [mean D(real), mean D(fake), accuracy, penalty]); kinds as kernel codes."""
     loss = discriminator_loss_ref(LOSS_KINDS[loss_kind], real, fake, label_smoothing)
     penalty = gradient_penalty_ref(grad, _KIND_NAMES[penalty_kind], weight, center)
-    stats = torch.cat([_stats_ref(real, fake), penalty.detach().reshape(1).to(_stats_ref(real, fake).dtype)])
+    logit_stats = _stats_ref(real, fake)
+    stats = torch.cat([logit_stats, penalty.detach().reshape(1).to(logit_stats.dtype)])
     return loss + penalty, stats
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from ganzoo.errors import CheckpointError, ConfigError
-from ganzoo.io import TEMP_PREFIX, atomic_write_json
+from ganzoo.io import TEMP_PREFIX, atomic_write_bytes, atomic_write_json
 from ganzoo.specs import DataInfo
 
 __all__ = ["CONFIG_FILE", "METRICS_FILE", "checkpoint_path", "default_run_dir", "prepare_new_run", "read_run_config",
@@ -112,17 +112,10 @@ def clean_temp_files(run_dir: Path) -> int:
 
 def truncate_metrics(run_dir: Path, last_step: int) -> None:
     """Drop log lines written after ``last_step`` (the checkpoint being resumed), so a resumed log has no duplicates."""
-    path = run_dir / METRICS_FILE
-    if not path.exists():
+    if not (run_dir / METRICS_FILE).exists():
         return
-    kept = []
-    for line in path.read_text().splitlines():
-        with contextlib.suppress(json.JSONDecodeError):
-            if json.loads(line).get("step", 0) <= last_step:
-                kept.append(line)
-    from ganzoo.io import atomic_write_bytes
-
-    atomic_write_bytes(path, ("\n".join(kept) + "\n").encode() if kept else b"")
+    kept = [json.dumps(r) for r in read_metrics(run_dir) if r.get("step", 0) <= last_step]  # the loop writes json.dumps
+    atomic_write_bytes(run_dir / METRICS_FILE, ("\n".join(kept) + "\n").encode() if kept else b"")
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
