@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check, as one command for a machine with an NVIDIA GPU (sized for under 10 minutes on an H200):
-# build ganzoo with its CUDA kernels, run the CUDA tests, a short GPU training run, and the tail benchmark on CUDA.
+# build ganzoo with its CUDA kernels, run the CUDA tests, a short GPU training run, the tail benchmark (CUDA events,
+# memory floor) and the benchmark suite on CUDA (--quick, each timed call synchronised).
 #
 #   bash benchmarks/gpu_check.sh [OUT_DIR]          (default: $OUT, else gpu-check/)
 #
@@ -39,4 +40,7 @@ done
 
 echo "== benchmark: the penalty tail, fwd+bwd, on CUDA"
 $PY benchmarks/bench_tail.py --device cuda --json "$out/bench_tail_cuda.json" | tee "$out/bench_tail_cuda.md" || status=1
+
+echo "== benchmark suite on CUDA (ganzoo bench --quick --device cuda)"
+timeout 300 $PY -m ganzoo bench --quick --device cuda | tee "$out/bench_suite_cuda.txt" || status=1
 exit $status

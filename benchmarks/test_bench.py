@@ -35,11 +35,11 @@ def _skip_large(quick: bool, big: bool) -> None:
 
 @pytest.mark.parametrize("shape", TAIL_SHAPES, ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("variant", [*TAIL_VARIANTS, "compiled"])
-def test_tail(benchmark, quick: bool, shape: tuple, variant: str) -> None:
+def test_tail(benchmark, quick: bool, device: str, synced, shape: tuple, variant: str) -> None:
     """Case 1: the penalty tail alone, forward + backward."""
     _skip_large(quick, shape == (16, 3, 256, 256))
     benchmark.group = f"tail {shape}"
-    g = torch.randn(shape, requires_grad=True)
+    g = torch.randn(shape, device=device, requires_grad=True)
     fn = torch.compile(TAIL_VARIANTS["best_eager"]) if variant == "compiled" else TAIL_VARIANTS[variant]
 
     def run() -> None:
@@ -47,36 +47,36 @@ def test_tail(benchmark, quick: bool, shape: tuple, variant: str) -> None:
         fn(g).backward()
 
     run()  # compile / warm up outside the timing
-    benchmark.extra_info.update(variant=variant, case="tail", size=str(shape))
-    benchmark(run)
+    benchmark.extra_info.update(variant=variant, case="tail", size=str(shape), device=device)
+    benchmark(synced(run))
 
 
 @pytest.mark.parametrize("batch", [64, 4096])
 @pytest.mark.parametrize("kind", ["bce", "hinge", "wasserstein"])
 @pytest.mark.parametrize("variant", ["best_eager", "fused"])
-def test_critic_loss(benchmark, batch: int, kind: str, variant: str) -> None:
+def test_critic_loss(benchmark, device: str, synced, batch: int, kind: str, variant: str) -> None:
     """Case 2: the critic loss alone, forward + backward."""
     benchmark.group = f"critic loss {kind} B={batch}"
-    real = torch.randn(batch, requires_grad=True)
-    fake = torch.randn(batch, requires_grad=True)
+    real = torch.randn(batch, device=device, requires_grad=True)
+    fake = torch.randn(batch, device=device, requires_grad=True)
     fn = critic_loss_variant(variant, kind)
 
     def run() -> None:
         real.grad = fake.grad = None
         fn(real, fake).backward()
 
-    benchmark.extra_info.update(variant=variant, case="critic_loss", size=f"{kind} B={batch}")
-    benchmark(run)
+    benchmark.extra_info.update(variant=variant, case="critic_loss", size=f"{kind} B={batch}", device=device)
+    benchmark(synced(run))
 
 
 @pytest.mark.parametrize("critic", ["mlp", "conv32", "conv64"])
 @pytest.mark.parametrize("variant", ["official", "best_eager", "batched3", "batched", "fused", "compiled"])
-def test_critic_step(benchmark, quick: bool, critic: str, variant: str) -> None:
+def test_critic_step(benchmark, quick: bool, device: str, synced, critic: str, variant: str) -> None:
     """Case 3: the whole wgan_gp critic step, batch 64."""
     _skip_large(quick, critic == "conv64")
     benchmark.group = f"critic step {critic}"
-    benchmark.extra_info.update(variant=variant, case="critic_step", size=critic)
-    D, real, fake = make_critic(critic)
+    benchmark.extra_info.update(variant=variant, case="critic_step", size=critic, device=device)
+    D, real, fake = make_critic(critic, device)
     step = CriticStep(D, real, fake, "best_eager" if variant == "compiled" else variant)
     if variant == "compiled":
         compiled = torch.compile(step.__call__)
@@ -89,19 +89,19 @@ def test_critic_step(benchmark, quick: bool, critic: str, variant: str) -> None:
         step = compiled
     rounds = 3 if critic == "conv64" else None
     if rounds:
-        benchmark.pedantic(step, rounds=rounds, warmup_rounds=1)
+        benchmark.pedantic(synced(step), rounds=rounds, warmup_rounds=1)
     else:
-        benchmark(step)
+        benchmark(synced(step))
 
 
 @pytest.mark.parametrize("variant", ["best_eager", "fused", "lazy4"])
-def test_training_iteration(benchmark, variant: str) -> None:
+def test_training_iteration(benchmark, device: str, synced, variant: str) -> None:
     """Case 4: a full wgan_gp training iteration on 2-D points (5 critic steps + 1 generator step, batch 256).
 
     "lazy4" is an algorithmic change (the penalty on every 4th critic update, weighted by 4), reported as its own row,
     not as a fused speed-up."""
     benchmark.group = "training iteration (ring MLP)"
-    it = TrainingIteration(variant)
-    benchmark.extra_info.update(variant=variant, case="training_iteration", size="mlp 3x128 B=256",
+    it = TrainingIteration(variant, device=device)
+    benchmark.extra_info.update(variant=variant, case="training_iteration", size="mlp 3x128 B=256", device=device,
                                 samples_per_iteration=it.batch * it.n_critic)
-    benchmark(it)
+    benchmark(synced(it))

@@ -122,23 +122,24 @@ class TrainingIteration:
     variant: str
     n_critic: int = 5
     batch: int = 256
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         torch.manual_seed(0)
-        self.G = MLPGenerator(2, (2,), 128, 3)
-        self.D = MLPDiscriminator((2,), 128, 3)
+        self.G = MLPGenerator(2, (2,), 128, 3).to(self.device)
+        self.D = MLPDiscriminator((2,), 128, 3).to(self.device)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=1e-4, betas=(0.5, 0.9))
-        self.real = torch.randn(self.batch, 2)
+        self.real = torch.randn(self.batch, 2, device=self.device)
         lazy = self.variant == "lazy4"
         self.step = CriticStep(self.D, self.real, self.real, "fused" if lazy else self.variant, penalty_every=4 if lazy else 1)
 
     def __call__(self) -> None:
         for _ in range(self.n_critic):
             with torch.no_grad():
-                self.step.fake = self.G(torch.randn(self.batch, 2))
+                self.step.fake = self.G(torch.randn(self.batch, 2, device=self.device))
             self.step()
         self.D.requires_grad_(False)
-        loss = -self.D(self.G(torch.randn(self.batch, 2))).mean()
+        loss = -self.D(self.G(torch.randn(self.batch, 2, device=self.device))).mean()
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()

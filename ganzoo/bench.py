@@ -26,13 +26,20 @@ def suite_dir() -> Path:
     return folder
 
 
-def run_suite(quick: bool = False, select: Optional[str] = None) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+def run_suite(quick: bool = False, select: Optional[str] = None,
+              device: str = "cpu") -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """Run the suite in a subprocess; return one row per benchmark and the variants that could not run."""
     try:
         import pytest_benchmark  # noqa: F401
     except ImportError:
         raise ConfigError("ganzoo bench needs pytest-benchmark: pip install -e '.[dev]'") from None
     folder = suite_dir()
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: this torch ({torch.__version__}) sees no CUDA device; "
+                              "run the suite on the CPU or install a CUDA build of torch")
     with tempfile.TemporaryDirectory() as tmp:
         out, notes_path = Path(tmp) / "bench.json", Path(tmp) / "notes.jsonl"
         cmd = [sys.executable, "-m", "pytest", str(folder / "test_bench.py"), "-q", "-p", "no:cacheprovider",
@@ -40,6 +47,7 @@ def run_suite(quick: bool = False, select: Optional[str] = None) -> tuple[list[d
                "--benchmark-max-time=0.5", "--benchmark-warmup=on"]
         if quick:
             cmd.append("--quick")
+        cmd.append(f"--device={device}")
         if select:
             cmd += ["-k", select]
         proc = subprocess.run(cmd, cwd=folder.parent, capture_output=True, text=True,

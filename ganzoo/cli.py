@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 
 import click
 
-from ganzoo.errors import GanzooError
+from ganzoo.errors import ConfigError, GanzooError
 
 __all__ = ["cli", "main"]
 
@@ -304,11 +304,14 @@ def sample_command(run: str, count: int, out: Optional[str], seed: int, class_id
 @click.option("--quick", is_flag=True, help="Small sizes only (about a minute on 2 cores).")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @click.option("-k", "select", help="Only the cases whose names match this pytest -k expression.")
-def bench_command(quick: bool, as_json: bool, select: Optional[str]) -> None:
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda (each timed call then ends in a sync).")
+def bench_command(quick: bool, as_json: bool, select: Optional[str], device: str) -> None:
     """Fused kernels vs eager PyTorch vs torch.compile: runs the benchmark suite (benchmarks/) and prints one table."""
     from ganzoo.bench import run_suite, table
 
-    rows, notes = run_suite(quick=quick, select=select)
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ConfigError(f"--device {device!r} is not supported by the benchmark suite: use cpu or cuda")
+    rows, notes = run_suite(quick=quick, select=select, device=device)
     if as_json:
         click.echo(json.dumps({"rows": rows, "unsupported": notes}, indent=2))
         return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import run_subprocess
 
 
@@ -15,3 +17,18 @@ def test_bench_json_subset() -> None:
     assert all(r["median_ms"] > 0 and r["group"] == "critic loss wasserstein B=64" for r in rows)
     eager = next(r for r in rows if r["variant"] == "best_eager")
     assert eager["speedup_vs_eager"] == 1.0
+
+
+def test_bench_rejects_a_device_it_cannot_time(run_cli) -> None:
+    result = run_cli("bench", "--device", "tpu")
+    assert result.exit_code == 1 and "not supported by the benchmark suite" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bench_on_cuda_without_a_gpu_says_so(run_cli) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU; benchmarks/gpu_check.sh runs the suite on CUDA")
+    result = run_cli("bench", "--device", "cuda")
+    assert result.exit_code == 1 and "sees no CUDA device" in result.stderr and len(result.stderr.strip().splitlines()) == 1
