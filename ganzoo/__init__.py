@@ -20,6 +20,8 @@ from ganzoo.specs import (
     Metric,
     MetricInput,
     Penalty,
+    Plan,
+    Schedule,
     lazy,
 )
 
@@ -42,5 +44,7 @@ __all__ = [
     "Metric",
     "MetricInput",
     "Penalty",
+    "Plan",
+    "Schedule",
     "lazy",
 ]

@@ -199,6 +199,8 @@ class _StopOnSigint:
               help="Lazy regularisation: the penalty on every K-th critic update, weighted by K. [default: 1]")
 @click.option("--fused/--no-fused", default=None,
               help="Run the losses and the penalty on ganzoo's compiled kernels (default) or on plain PyTorch.")
+@click.option("--lr-decay", type=click.Choice(["none", "linear"]),
+              help="Learning-rate schedule: linear falls to 0 at the last step. [default: none]")
 @click.option("--grad-clip", type=float, help="Clip gradient norms of G and D to this, 0 = off. [default: 0]")
 @click.option("--log-every", type=int, help="Log losses every N steps. [default: 50]")
 @click.option("--sample-every", type=int, help="Write a sample picture every N steps, 0 = only at the end. [default: 500]")
@@ -297,6 +299,28 @@ def sample_command(run: str, count: int, out: Optional[str], seed: int, class_id
     sample_to_file(loaded, count, target, seed, class_id)
     which = "averaged generator" if loaded.averaged else "generator"
     click.echo(f"wrote {count} samples from the {which} at step {loaded.step} to {target}")
+
+
+# --------------------------------------------------------------------------------------------------------------- eval
+@cli.command("eval")
+@click.argument("run", type=click.Path())
+@click.option("--n", "count", type=int, default=2500, show_default=True,
+              help="Generated samples (and real ones for the floor); at most the training set's size.")
+@click.option("--metric", "metrics", multiple=True, help="Metric to compute (repeatable). [default: all that fit]")
+@click.option("--checkpoint", type=click.Choice(["last", "best"]), default="last", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent noise and the real subset.")
+@click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda (for the generator).")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def eval_command(run: str, count: int, metrics: tuple[str, ...], checkpoint: str, seed: int, device: str,
+                 as_json: bool) -> None:
+    """Score a run's generator with every metric that fits its data, each beside its real-data floor."""
+    from pathlib import Path
+
+    from ganzoo.evaluate import evaluate, render
+    from ganzoo.registry import default_registry
+
+    result = evaluate(default_registry(), Path(run), checkpoint, count, metrics, seed, device)
+    click.echo(json.dumps(result.to_json(), indent=2) if as_json else render(result))
 
 
 # -------------------------------------------------------------------------------------------------------------- bench

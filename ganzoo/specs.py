@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -21,6 +21,8 @@ __all__ = [
     "LoadedData",
     "Dataset",
     "GanModels",
+    "Plan",
+    "Schedule",
     "Architecture",
     "Penalty",
     "Loss",
@@ -122,6 +124,48 @@ class GanModels:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """What an architecture's schedule asks of the trainer for one training iteration.
+
+    Attributes:
+        stage: an index that changes whenever new network parts come into play; on each change the trainer starts the
+            optimizers afresh when ``reset_optimizers`` is set.
+        shape: the shape of one sample the networks make and take now (e.g. ``(1, 8, 8)`` while an 8x8 block grows
+            in); the trainer hands real batches through ``Schedule.real`` to get them to this shape.
+        batch_size: the batch size for this iteration, or None for the run's ``--batch-size``.
+        values: numbers the trainer logs with every record and saves in checkpoints (e.g. ``alpha``, ``resolution``).
+        label: a few words for logs and sample pictures, e.g. ``"8x8 fade-in"``.
+        complete: True once the schedule has reached its final state (the trainer warns when ``--steps`` ends before).
+        reset_optimizers: whether entering this stage discards the optimizers' moments.
+    """
+
+    stage: int
+    shape: tuple[int, ...]
+    batch_size: Optional[int] = None
+    values: Mapping[str, float] = field(default_factory=dict)
+    label: str = ""
+    complete: bool = True
+    reset_optimizers: bool = False
+
+
+class Schedule(Protocol):
+    """Changes the networks and the data as training goes (progressive growing and the like).
+
+    Every method is a pure function of its arguments: the trainer calls ``plan`` with the number of real samples shown
+    to the discriminator so far, which the checkpoint stores, so a resumed run gets the very same plans.
+    """
+
+    def plan(self, images: int) -> Plan:
+        """The plan for the iteration that starts after ``images`` real samples."""
+
+    def apply(self, network: "torch.nn.Module", plan: Plan) -> None:
+        """Put the generator, its average or the discriminator in the state ``plan`` describes (stage, fade-in alpha)."""
+
+    def real(self, x: "torch.Tensor", plan: Plan) -> "torch.Tensor":
+        """A batch of full-size real samples as the discriminator must see them under ``plan`` (``plan.shape``)."""
+
+
+@dataclass(frozen=True)
 class Architecture:
     """A GAN architecture plugin.
 
@@ -141,7 +185,9 @@ class Architecture:
             outputs with no batch-coupling layers (so gradient penalties are valid); ``"lipschitz"`` means the critic is
             constrained by construction (e.g. spectral normalisation).
         conditional: whether ``build`` supports ``num_classes > 0``.
-        schedule: reserved for architectures whose networks change during training (progressive growing).
+        schedule: for architectures whose networks change during training (progressive growing):
+            ``schedule(info: DataInfo, hparams: Mapping[str, Any], batch_size: int) -> Schedule``, called once per run.
+            The trainer asks it for a ``Plan`` before each iteration.
         paper: citation shown in the docs.
     """
 
@@ -211,9 +257,13 @@ class Loss:
 # -------------------------------------------------------------------------------------------------------------- metric
 @dataclass
 class MetricInput:
-    """What a metric sees: generated samples, real held-out samples, the real training samples and the dataset's facts.
+    """What a metric sees: the samples to score (``fake``), the real held-out samples they are compared with (``real``),
+    the real training samples and the dataset's facts.
 
-    ``fake_labels`` are the classes the generator was asked for (conditional runs) or None.
+    ``fake_labels`` are the classes the generator was asked for (conditional runs) or None; ``real_labels`` and
+    ``train_labels`` are the datasets' labels when it has them (a metric may train a classifier on them).
+    ``ganzoo eval`` also calls a metric with real training samples as ``fake``: that score is the floor a generator
+    is read against.
     """
 
     fake: "torch.Tensor"
@@ -222,6 +272,8 @@ class MetricInput:
     train: Optional["torch.Tensor"] = None
     fake_labels: Optional["torch.Tensor"] = None
     seed: int = 0
+    real_labels: Optional["torch.Tensor"] = None
+    train_labels: Optional["torch.Tensor"] = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +288,7 @@ class Metric:
         higher_is_better: direction of ``primary``.
         data_kinds: dataset kinds the metric applies to.
         needs_meta: keys the dataset's ``DataInfo.meta`` must hold (e.g. ``("centres", "sigma")``).
+        needs_labels: whether the dataset must have class labels (the metric reads ``train_labels``/``real_labels``).
     """
 
     name: str
@@ -245,10 +298,11 @@ class Metric:
     higher_is_better: bool
     data_kinds: tuple[str, ...] = DATA_KINDS
     needs_meta: tuple[str, ...] = ()
+    needs_labels: bool = False
 
 
 _SPEC_FIELDS_CALLABLE = {
-    "Architecture": ("build",),
+    "Architecture": ("build",),  # and schedule, when given (checked in validate_spec)
     "Loss": ("discriminator", "generator"),
     "Dataset": ("load",),
     "Metric": ("compute",),
@@ -274,6 +328,8 @@ def validate_spec(spec: Any) -> None:
     for k in kinds:
         if k not in allowed:
             raise PluginError(f"{kind} {name!r}: data kind {k!r} is not one of {', '.join(allowed)}")
+    if kind == "Architecture" and spec.schedule is not None and not callable(spec.schedule):
+        raise PluginError(f"Architecture {name!r}: field 'schedule' must be callable or None")
     if kind == "Loss" and spec.kind not in (None, "bce", "hinge", "wasserstein"):
         raise PluginError(f"Loss {name!r}: kind must be None, 'bce', 'hinge' or 'wasserstein', got {spec.kind!r}")
     if kind == "Loss" and spec.penalty is not None:

@@ -17,6 +17,19 @@ from ganzoo.registry import build_registry
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Cached classifiers go to a folder of the test session's own, never to the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("ganzoo-cache")
+    old = os.environ.get("GANZOO_CACHE_DIR")
+    os.environ["GANZOO_CACHE_DIR"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("GANZOO_CACHE_DIR", None)
+    else:
+        os.environ["GANZOO_CACHE_DIR"] = old
+
+
 @dataclass
 class CliResult:
     exit_code: int

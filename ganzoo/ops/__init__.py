@@ -6,12 +6,14 @@ The trainer calls only these functions. Each takes ``impl="auto" | "ext" | "ref"
 
 from ganzoo.ops._impl import IMPLS, default_impl
 from ganzoo.ops.losses import (
+    DRIFT,
     LOSS_KINDS,
     discriminator_loss,
     discriminator_loss_ref,
     discriminator_loss_with_stats,
     generator_loss,
     generator_loss_ref,
+    wasserstein_drift_loss,
 )
 from ganzoo.ops.penalty import PENALTY_KINDS, gradient_penalty, gradient_penalty_ref, interpolate, interpolate_ref
 from ganzoo.ops.tail import critic_tail, critic_tail_ref
@@ -32,4 +34,6 @@ __all__ = [
     "gradient_penalty_ref",
     "interpolate",
     "interpolate_ref",
+    "wasserstein_drift_loss",
+    "DRIFT",
 ]

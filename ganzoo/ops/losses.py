@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from ganzoo.ops._impl import use_extension
 
-__all__ = ["LOSS_KINDS", "discriminator_loss", "discriminator_loss_ref", "discriminator_loss_with_stats",
+__all__ = ["LOSS_KINDS", "DRIFT", "wasserstein_drift_loss", "discriminator_loss", "discriminator_loss_ref", "discriminator_loss_with_stats",
            "generator_loss", "generator_loss_ref", "loss_code"]
 
 LOSS_KINDS = ("bce", "hinge", "wasserstein")
@@ -74,6 +74,16 @@ def discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor, label_
                        impl: Optional[str] = None) -> torch.Tensor:
     """The discriminator's loss (see ``discriminator_loss_ref``), fused when the kernels are available."""
     return discriminator_loss_with_stats(kind, real, fake, label_smoothing, impl=impl)[0]
+
+
+DRIFT = 1e-3  # Karras et al. 2018, epsilon_drift: keeps the critic's outputs from drifting far from zero
+
+
+def wasserstein_drift_loss(real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """ProGAN's critic loss: ``mean D(fake) - mean D(real) + 0.001 * mean D(real)^2`` (the penalty is added by the trainer)."""
+    if label_smoothing:
+        raise ValueError("label_smoothing applies to the bce loss, not to wasserstein_drift")
+    return discriminator_loss("wasserstein", real, fake) + DRIFT * real.square().mean()
 
 
 def generator_loss_ref(kind: str, fake: torch.Tensor) -> torch.Tensor:

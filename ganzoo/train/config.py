@@ -15,6 +15,7 @@ from ganzoo.specs import DATA_KINDS, Architecture, Dataset, Loss, Metric
 __all__ = ["TrainConfig", "Resolved", "resolve_config", "parse_set_items", "config_from_json", "DEFAULT_ARCH"]
 
 DEFAULT_ARCH = "wgan_gp"
+LR_DECAYS = ("none", "linear")  # linear: both learning rates fall to 0 at the run's last step
 
 
 @dataclass
@@ -45,6 +46,7 @@ class TrainConfig:
     penalty_weight: Optional[float] = None
     penalty_every: int = 1
     grad_clip: float = 0.0
+    lr_decay: str = "none"
     fused: bool = True
     log_every: int = 50
     sample_every: int = 500
@@ -184,6 +186,8 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
                           f"got loss {loss.name!r} and {config.penalty_weight}")
     if config.penalty_every > 1 and loss.penalty is None:
         raise ConfigError(f"--penalty-every needs a loss with a gradient penalty (e.g. wgan_gp), not {loss.name!r}")
+    if config.lr_decay not in LR_DECAYS:
+        raise ConfigError(f"--lr-decay {config.lr_decay!r} must be one of {', '.join(LR_DECAYS)}")
     if config.grad_clip < 0:
         raise ConfigError(f"--grad-clip {config.grad_clip} must be 0 (off) or positive")
     if config.device not in ("auto", "cpu", "cuda") and not config.device.startswith("cuda:"):

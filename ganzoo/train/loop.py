@@ -14,19 +14,21 @@ import dataclasses
 import json
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Protocol
 
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 from ganzoo import __version__
 from ganzoo.data.common import load_dataset
-from ganzoo.errors import CheckpointError, ConfigError, PluginError
+from ganzoo.errors import CheckpointError, ConfigError, GanzooWarning, PluginError
 from ganzoo.ops import critic_tail, default_impl, gradient_penalty, interpolate
 from ganzoo.registry import Registry
-from ganzoo.specs import DataInfo, DataRequest, GanModels, MetricInput
+from ganzoo.specs import DataInfo, DataRequest, GanModels, MetricInput, Plan, Schedule
 from ganzoo.train.checkpoint import flatten_optimizer, load_checkpoint, save_checkpoint, unflatten_optimizer
 from ganzoo.train.config import Resolved, TrainConfig
 from ganzoo.train.run import (
@@ -38,7 +40,8 @@ from ganzoo.train.run import (
     write_run_config,
 )
 
-__all__ = ["TrainResult", "ProgressSink", "train", "pick_device", "generate", "check_models", "Batches", "ema_decay"]
+__all__ = ["TrainResult", "ProgressSink", "train", "pick_device", "generate", "check_models", "Batches", "ema_decay",
+           "metric_misfit", "at_data_size"]
 
 # Offsets that give the noise stream and the fixed preview / validation noise their own seeds.
 _NOISE_SEED, _PREVIEW_SEED, _VAL_SEED = 1_000_003, 2_000_003, 3_000_017
@@ -87,9 +90,14 @@ class Batches:
         return self._cache[epoch]
 
     def indices(self, k: int) -> torch.Tensor:
-        positions = torch.arange(k * self.batch_size, (k + 1) * self.batch_size)
+        return self.take(k * self.batch_size, self.batch_size)
+
+    def take(self, position: int, count: int) -> torch.Tensor:
+        """The ``count`` sample indices from ``position`` on in the run's endless sequence of epochs (batch sizes may
+        change during a run: a schedule's batches are slices of the same sequence)."""
+        positions = torch.arange(position, position + count)
         epochs = positions // self.n
-        out = torch.empty(self.batch_size, dtype=torch.long)
+        out = torch.empty(count, dtype=torch.long)
         for epoch in epochs.unique().tolist():
             mask = epochs == epoch
             out[mask] = self._perm(epoch)[positions[mask] % self.n]
@@ -134,7 +142,12 @@ def generate(generator: nn.Module, n: int, latent_dim: int, device: torch.device
     return torch.cat(out)
 
 
-def check_models(models: Any, arch: str, info: DataInfo, device: torch.device, num_classes: int) -> GanModels:
+def check_models(models: Any, arch: str, info: DataInfo, device: torch.device, num_classes: int,
+                 shape: Optional[tuple[int, ...]] = None) -> GanModels:
+    """Move the networks to ``device`` and check that they keep the contract on a batch of two: the generator makes
+    samples of ``shape`` (default: the data's; a schedule's plan says otherwise) and the discriminator takes them and
+    returns one logit each."""
+    shape = tuple(info.shape if shape is None else shape)
     if not isinstance(models, GanModels):
         raise PluginError(f"architecture {arch!r} built {type(models).__name__}, expected GanModels")
     models.generator.to(device)
@@ -144,8 +157,8 @@ def check_models(models: Any, arch: str, info: DataInfo, device: torch.device, n
     with torch.no_grad(), _eval_mode(models.generator), _eval_mode(models.discriminator):
         sample = models.generator(z, y)
         logits = models.discriminator(sample, y)
-    if tuple(sample.shape[1:]) != tuple(info.shape):
-        raise PluginError(f"architecture {arch!r}: generator makes {tuple(sample.shape[1:])}, the data is {info.shape}")
+    if tuple(sample.shape[1:]) != shape:
+        raise PluginError(f"architecture {arch!r}: generator makes {tuple(sample.shape[1:])}, expected {shape}")
     if tuple(logits.shape) != (2,):
         raise PluginError(f"architecture {arch!r}: discriminator must return one logit per sample, got {tuple(logits.shape)}")
     return models
@@ -186,14 +199,22 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     y_all = data.y.to(device) if num_classes else None
 
     torch.manual_seed(cfg.seed)  # network initialisation is the only user of the global generator
-    models = check_models(arch.build(info, dict(cfg.hparams), num_classes), arch.name, info, device, num_classes)
+    models = arch.build(info, dict(cfg.hparams), num_classes)
+    schedule: Optional[Schedule] = arch.schedule(info, dict(cfg.hparams), cfg.batch_size) if arch.schedule else None
+    if schedule is not None:
+        first = schedule.plan(0)
+        for network in (models.generator, models.discriminator):
+            schedule.apply(network, first)
+        _warn_if_schedule_unfinished(schedule, cfg, arch.name)
+    models = check_models(models, arch.name, info, device, num_classes, first.shape if schedule is not None else None)
     G, D, latent = models.generator, models.discriminator, models.latent_dim
     G_ema = copy.deepcopy(G).requires_grad_(False).eval() if cfg.ema > 0 else None
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
     noise = torch.Generator().manual_seed(cfg.seed + _NOISE_SEED)
     batches = Batches(len(x_all), cfg.batch_size, cfg.seed)
-    counters: dict[str, Any] = {"step": 0, "batches": 0, "best": None, "bad_validations": 0}
+    # images: real samples shown to D so far (a schedule's clock); stage: the schedule's stage of the last iteration
+    counters: dict[str, Any] = {"step": 0, "batches": 0, "images": 0, "stage": None, "best": None, "bad_validations": 0}
 
     providers = {"arch": arch.name, "loss": loss.name, "dataset": cfg.dataset}
     if resume:
@@ -203,21 +224,22 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     else:
         write_run_config(run_dir, cfg.to_json(), info, providers, __version__)
 
-    val_real = None
+    val_real = val_labels = None
     if metric is not None:
-        missing = [k for k in metric.needs_meta if k not in info.meta]
-        if info.kind not in metric.data_kinds or missing:
-            raise ConfigError(f"metric {metric.name!r} cannot score dataset {cfg.dataset!r}"
-                              f"{' (it lacks ' + ', '.join(missing) + ')' if missing else ''}: use --val-metric swd")
-        val_real = load_dataset(resolved.dataset, DataRequest(**{**request.__dict__, "split": "val"})).x
+        why = metric_misfit(metric, info, data.y)
+        if why:
+            raise ConfigError(f"metric {metric.name!r} cannot score dataset {cfg.dataset!r} ({why}): use --val-metric swd")
+        val_data = load_dataset(resolved.dataset, DataRequest(**{**request.__dict__, "split": "val"}))
+        val_real, val_labels = val_data.x, val_data.y
     preview_n = PREVIEW_IMAGES if info.kind == "images" else PREVIEW_POINTS
     preview_labels = torch.arange(preview_n) % num_classes if num_classes else None
     sample_model = G_ema if G_ema is not None else G
 
     def save(which: str) -> None:
-        _save(run_dir, which, cfg, G, D, G_ema, opt_g, opt_d, noise, counters)
+        _save(run_dir, which, cfg, G, D, G_ema, opt_g, opt_d, noise, counters, plan)
 
     def write_samples(step: int) -> None:
+        # at the generator's current size: a growing generator's pictures show the stage it has reached
         fake = generate(sample_model, preview_n, latent, device, torch.Generator().manual_seed(cfg.seed + _PREVIEW_SEED),
                         preview_labels)
         _picture(run_dir / "samples" / f"step_{step:06d}.png", fake, data.x, info, num_classes, step)
@@ -226,22 +248,44 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     writer = _tensorboard(run_dir)
     sums: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
-    window_start, window_steps = time.perf_counter(), 0
+    window_start, window_images = time.perf_counter(), 0
     status, record, step = "finished", {}, counters["step"]
+    plan: Optional[Plan] = None
+    batch_size = cfg.batch_size
     if progress:
         progress.start(cfg.steps, step)
     with default_impl("auto" if cfg.fused else "ref"):  # --no-fused: every op on the PyTorch reference
         try:
             while step < cfg.steps:
+                # (0) the schedule's plan for this iteration: stage, fade-in, batch size (a pure function of images seen)
+                if schedule is not None:
+                    plan = schedule.plan(counters["images"])
+                    if plan.stage != counters["stage"]:
+                        if counters["stage"] is not None and plan.reset_optimizers:
+                            opt_g.state.clear()
+                            opt_d.state.clear()
+                        counters["stage"] = plan.stage
+                    for network in (G, D, G_ema):
+                        if network is not None:
+                            schedule.apply(network, plan)
+                    batch_size = plan.batch_size or cfg.batch_size
+
+                if cfg.lr_decay == "linear":  # a function of the step alone, so resuming needs no scheduler state
+                    for opt, base in ((opt_g, cfg.lr_g), (opt_d, cfg.lr_d)):
+                        for group in opt.param_groups:
+                            group["lr"] = base * (1.0 - step / cfg.steps)
+
                 # (1) critic: n_critic updates of D on real batches and detached fakes
                 D.requires_grad_(True)
                 for _ in range(cfg.n_critic):
-                    idx = batches.indices(counters["batches"]).to(device)
+                    idx = batches.take(counters["images"], batch_size).to(device)
                     counters["batches"] += 1
-                    real = x_all[idx]
+                    counters["images"] += batch_size
+                    window_images += batch_size
+                    real = x_all[idx] if schedule is None else schedule.real(x_all[idx], plan)
                     y = y_all[idx] if num_classes else None
                     with torch.no_grad():
-                        fake = G(torch.randn(cfg.batch_size, latent, generator=noise).to(device), y)
+                        fake = G(torch.randn(batch_size, latent, generator=noise).to(device), y)
                     d_real, d_fake = D(real, y), D(fake, y)
                     smoothing = {"label_smoothing": cfg.label_smoothing} if loss.label_smoothing else {}
                     # lazy regularisation: the penalty on every penalty_every-th critic update only, weighted by penalty_every
@@ -273,8 +317,8 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
 
                 # (2) generator: one update through a frozen D
                 D.requires_grad_(False)
-                y_fake = torch.randint(num_classes, (cfg.batch_size,), generator=noise).to(device) if num_classes else None
-                z = torch.randn(cfg.batch_size, latent, generator=noise).to(device)
+                y_fake = torch.randint(num_classes, (batch_size,), generator=noise).to(device) if num_classes else None
+                z = torch.randn(batch_size, latent, generator=noise).to(device)
                 g_loss = loss.generator(D(G(z, y_fake), y_fake))
                 opt_g.zero_grad(set_to_none=True)
                 g_loss.backward()
@@ -286,7 +330,6 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                 _accumulate(sums, counts, g_loss=g_loss)
                 step += 1
                 counters["step"] = step
-                window_steps += 1
 
                 # (3) log / sample / validate / checkpoint
                 last_step = step == cfg.steps
@@ -294,21 +337,24 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                 if (cfg.log_every and step % cfg.log_every == 0) or last_step:
                     elapsed = time.perf_counter() - window_start
                     record = {"step": step, **{k: float(v) / counts[k] for k, v in sums.items()},
-                              "samples_per_s": window_steps * cfg.n_critic * cfg.batch_size / max(elapsed, 1e-9)}
+                              "samples_per_s": window_images / max(elapsed, 1e-9)}
+                    if plan is not None:
+                        record.update({"images": counters["images"], **plan.values})
                     if not all(math.isfinite(v) for v in record.values()):
                         record["nonfinite"] = True
                     _write_record(log, writer, record)
                     sums.clear()
                     counts.clear()
-                    window_start, window_steps = time.perf_counter(), 0
+                    window_start, window_images = time.perf_counter(), 0
                 if (cfg.sample_every and step % cfg.sample_every == 0) or last_step:
                     write_samples(step)
                 if metric is not None and ((cfg.val_every and step % cfg.val_every == 0) or last_step):
                     fake = generate(sample_model, cfg.val_samples, latent, device,
                                     torch.Generator().manual_seed(cfg.seed + _VAL_SEED),
                                     torch.arange(cfg.val_samples) % num_classes if num_classes else None)
-                    scores = {k: float(v) for k, v in metric.compute(MetricInput(fake, val_real, info, data.x,
-                                                                                 seed=cfg.seed)).items()}
+                    fake = at_data_size(fake, info)  # a growing generator is judged at the data's size
+                    scores = {k: float(v) for k, v in metric.compute(MetricInput(
+                        fake, val_real, info, data.x, seed=cfg.seed, real_labels=val_labels, train_labels=data.y)).items()}
                     value = scores[metric.primary]
                     best = counters["best"]
                     improved = best is None or (value > best["value"] if metric.higher_is_better else value < best["value"])
@@ -342,6 +388,39 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                 progress.close()
     _loss_curve(run_dir)
     return TrainResult(run_dir, step, status, record, counters["best"])
+
+
+def metric_misfit(metric, info: DataInfo, labels: Optional[torch.Tensor]) -> str:  # noqa: ANN001
+    """Why ``metric`` cannot score this data, or "" when it can."""
+    if info.kind not in metric.data_kinds:
+        return f"it scores {' or '.join(metric.data_kinds)}, the data holds {info.kind}"
+    missing = [k for k in metric.needs_meta if k not in info.meta]
+    if missing:
+        return "it lacks " + ", ".join(missing)
+    if metric.needs_labels and (labels is None or info.num_classes < 2):
+        return "it has no class labels"
+    return ""
+
+
+def at_data_size(x: torch.Tensor, info: DataInfo) -> torch.Tensor:
+    """Images from a generator that has not grown to the data's size yet, enlarged (nearest) to it for scoring."""
+    if info.kind == "images" and tuple(x.shape[1:]) != tuple(info.shape):
+        return F.interpolate(x, size=tuple(info.shape[1:]), mode="nearest")
+    return x
+
+
+def _warn_if_schedule_unfinished(schedule: Schedule, cfg: TrainConfig, arch: str, limit: int = 1_000_000) -> None:
+    """Warn when ``--steps`` ends before the schedule reaches its final state, and say how many steps it needs."""
+    images, iteration, plan, last = 0, 0, schedule.plan(0), None
+    while not plan.complete and iteration < limit:
+        if iteration == cfg.steps - 1:
+            last = plan
+        images += (plan.batch_size or cfg.batch_size) * cfg.n_critic
+        iteration += 1
+        plan = schedule.plan(images)
+    if last is not None:
+        warnings.warn(f"{arch}: {cfg.steps} steps end in phase '{last.label}'; its schedule reaches the final stage "
+                      f"at step {iteration + 1}: use --steps {iteration + 1} or more", GanzooWarning, stacklevel=2)
 
 
 def _penalty_grad(D: nn.Module, penalty, real: torch.Tensor, fake: torch.Tensor, y: Optional[torch.Tensor],
@@ -413,7 +492,8 @@ def _loss_curve(run_dir: Path) -> None:
 
 
 def _save(run_dir: Path, which: str, cfg: TrainConfig, G: nn.Module, D: nn.Module, G_ema: Optional[nn.Module],
-          opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, noise: torch.Generator, counters: dict) -> None:
+          opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, noise: torch.Generator, counters: dict,
+          plan: Optional[Plan] = None) -> None:
     tensors: dict[str, torch.Tensor] = {}
     for prefix, module in (("G", G), ("D", D), ("G_ema", G_ema)):
         if module is not None:
@@ -425,6 +505,8 @@ def _save(run_dir: Path, which: str, cfg: TrainConfig, G: nn.Module, D: nn.Modul
     tensors["rng/noise"] = noise.get_state()
     state = {**counters, "arch": cfg.arch, "loss": cfg.loss, "dataset": cfg.dataset, "opt_g": g_meta, "opt_d": d_meta,
              "ganzoo_version": __version__}
+    if plan is not None:  # for people and tools reading the checkpoint; resuming recomputes it from "images"
+        state["schedule"] = {"stage": plan.stage, "label": plan.label, **plan.values}
     save_checkpoint(checkpoint_path(run_dir, which), tensors, state)
 
 
@@ -448,6 +530,9 @@ def _restore(run_dir: Path, cfg: TrainConfig, G: nn.Module, D: nn.Module, G_ema:
         raise CheckpointError(f"{path} does not match this run's networks ({first[:160]})") from None
     for key in ("step", "batches", "best", "bad_validations"):
         counters[key] = state[key]
+    # checkpoints from before schedules existed: a fixed batch size, no stage
+    counters["images"] = state.get("images", state["batches"] * cfg.batch_size)
+    counters["stage"] = state.get("stage")
     if counters["step"] > cfg.steps:
         raise ConfigError(f"the run is already at step {counters['step']}: --steps is the run's total, "
                           f"give more than {counters['step']} to train further")

@@ -43,9 +43,17 @@ def load_generator(registry: Registry, run_dir: Path, which: str = "last", devic
     arch = registry.get("arch", config.arch)
     num_classes = info.num_classes if config.conditional else 0
     dev = pick_device(device)
-    torch.manual_seed(0)
-    models = check_models(arch.build(info, dict(config.hparams), num_classes), arch.name, info, dev, num_classes)
     tensors, state = load_checkpoint(checkpoint_path(run_dir, which), expect={"arch": config.arch})
+    torch.manual_seed(0)
+    models = arch.build(info, dict(config.hparams), num_classes)
+    shape = None
+    if arch.schedule is not None:  # the generator at the stage the run had reached when this checkpoint was written
+        schedule = arch.schedule(info, dict(config.hparams), config.batch_size)
+        plan = schedule.plan(int(state.get("images", state.get("batches", 0) * config.batch_size)))
+        for network in (models.generator, models.discriminator):
+            schedule.apply(network, plan)
+        shape = plan.shape
+    models = check_models(models, arch.name, info, dev, num_classes, shape)
     prefix = "G_ema/" if any(k.startswith("G_ema/") for k in tensors) else "G/"
     weights = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
     try:

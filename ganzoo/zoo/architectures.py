@@ -1,4 +1,4 @@
-"""Built-in architectures plugin: vanilla, dcgan and wgan_gp, with their papers' defaults."""
+"""Built-in architectures plugin: vanilla, dcgan, wgan_gp and progan, with their papers' defaults."""
 
 from __future__ import annotations
 
@@ -46,7 +46,29 @@ WGAN_GP = Architecture(
 )
 
 
+PROGAN = Architecture(
+    name="progan",
+    description="Karras et al. 2018: progressive growing from 4x4, fade-ins, equalised lr, pixel norm, minibatch stddev",
+    build=lazy("ganzoo.zoo.progan:build_progan"),
+    schedule=lazy("ganzoo.zoo.progan:progan_schedule"),
+    # The paper's parts are on by default; the sizes are scaled down for a CPU run of digits 4 -> 8 -> 16 (paper:
+    # latent_dim 512, fmap_base 16384, fmap_max 512 (512 channels up to 32x32), 800k images per fade-in and per stable phase).
+    hyperparameters={"latent_dim": 128, "fmap_base": 256, "fmap_max": 64, "pixelnorm": True, "equalized_lr": True,
+                     "mbstd_group": 4, "fade_images": 12800, "stable_images": 12800, "reset_optimizers": True,
+                     "batch_sizes": {}},
+    training={"lr_g": 1e-3, "lr_d": 1e-3, "betas": (0.0, 0.99), "n_critic": 1, "batch_size": 32, "ema": 0.999,
+              "steps": 2400},
+    default_loss="wgan_gp_drift",
+    default_dataset="digits",
+    data_kinds=("images",),
+    # The minibatch-stddev layer couples the samples of a batch; the paper trains it with WGAN-GP all the same.
+    capabilities=frozenset({"penalty"}),
+    conditional=False,
+    paper="Karras et al., Progressive Growing of GANs for Improved Quality, Stability, and Variation, ICLR 2018",
+)
+
+
 @hookimpl
 def register_architectures(register):
-    for arch in (VANILLA, DCGAN, WGAN_GP):
+    for arch in (VANILLA, DCGAN, WGAN_GP, PROGAN):
         register(arch)

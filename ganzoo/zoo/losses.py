@@ -1,4 +1,5 @@
-"""Built-in losses plugin: bce, hinge, wasserstein and wgan_gp (Wasserstein + two-sided gradient penalty)."""
+"""Built-in losses plugin: bce, hinge, wasserstein, wgan_gp (Wasserstein + two-sided gradient penalty) and wgan_gp_drift
+(wgan_gp plus ProGAN's drift term)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,6 @@ def register_losses(register):
     register(Loss("wgan_gp", "Wasserstein loss + two-sided gradient penalty, lambda 10 (Gulrajani et al. 2017)",
                   *_kind("wasserstein"), penalty=Penalty("two_sided", 10.0, 1.0), requires=frozenset({"penalty"}),
                   kind="wasserstein"))
+    register(Loss("wgan_gp_drift", "wgan_gp plus the drift term 0.001 * E[D(x)^2] on real data (Karras et al. 2018)",
+                  lazy("ganzoo.ops:wasserstein_drift_loss"), functools.partial(_g, "wasserstein"),
+                  penalty=Penalty("two_sided", 10.0, 1.0), requires=frozenset({"penalty"})))

@@ -13,3 +13,6 @@ def register_metrics(register):
                     data_kinds=("points",), needs_meta=("centres", "sigma")))
     register(Metric("swd", "sliced Wasserstein distance to held-out real data, x100 (any data, no network)",
                     lazy("ganzoo.metrics.swd:compute_swd"), primary="swd", higher_is_better=False))
+    register(Metric("domain", "labelled images: Frechet distance, KID, precision/recall, class coverage in a domain "
+                    "classifier's features (not Inception)", lazy("ganzoo.metrics.domain:compute_domain"),
+                    primary="fd", higher_is_better=False, data_kinds=("images",), needs_labels=True))

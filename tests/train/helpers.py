@@ -17,6 +17,8 @@ TINY_SETS = {
     "vanilla": ["hidden=16", "depth=2", "data.n=2000"],
     "dcgan": ["base_channels=8", "latent_dim=16"],
     "wgan_gp": ["hidden=16", "depth=2", "base_channels=8", "latent_dim=8", "data.n=2000"],
+    # 8x8 digits: 4x4 stable for 2 steps of 32, 8x8 fade-in for 2 steps (alpha 0, 0.5), then 8x8 stable
+    "progan": ["latent_dim=16", "fmap_base=64", "fmap_max=16", "fade_images=64", "stable_images=64"],
 }
 TINY = {"log_every": 2, "sample_every": 3, "checkpoint_every": 3, "val_every": 3, "val_samples": 200, "batch_size": 32}
 

@@ -158,3 +158,23 @@ def test_lazy_penalty_runs_resumes_exactly_and_is_checked(tmp_path: Path) -> Non
         resolve_config(default_registry(), {"arch": "wgan_gp", "loss": "hinge", "penalty_every": 4})
     with pytest.raises(ConfigError, match="--penalty-every must be at least 1"):
         resolve_config(default_registry(), {"arch": "wgan_gp", "penalty_every": 0})
+
+
+def test_linear_lr_decay_is_a_function_of_the_step_and_resumes_exactly(tmp_path: Path) -> None:
+    from ganzoo.train.checkpoint import load_checkpoint
+    from ganzoo.train.run import checkpoint_path
+
+    tiny_run(tmp_path / "straight", "wgan_gp", "ring", steps=4, lr_decay="linear")
+    _, state = load_checkpoint(checkpoint_path(tmp_path / "straight", "last"))
+    lr_g = state["opt_g"]["param_groups"][0]["lr"]
+    base = resolve_config(default_registry(), {"arch": "wgan_gp"}).config.lr_g
+    assert lr_g == pytest.approx(base * (1 - 3 / 4))  # set before the last step (step index 3 of 4)
+    # interrupted after step 2 of 4, then resumed: the schedule (relative to --steps) continues where it was
+    tiny_run(tmp_path / "split", "wgan_gp", "ring", steps=4, lr_decay="linear", stop_after=2)
+    tiny_run(tmp_path / "split", "wgan_gp", "ring", steps=4, resume=True)
+    assert_same_tensors(checkpoint_tensors(tmp_path / "straight"), checkpoint_tensors(tmp_path / "split"))
+
+
+def test_unknown_lr_decay_is_refused() -> None:
+    with pytest.raises(ConfigError, match="--lr-decay 'cosine' must be one of none, linear"):
+        resolve_config(default_registry(), {"arch": "wgan_gp", "lr_decay": "cosine"})

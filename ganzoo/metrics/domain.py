@@ -1,0 +1,257 @@
+"""Image metrics in the feature space of a domain classifier: a small CNN trained on the dataset's own labels.
+
+No download is possible here, so there is no Inception network: the classifier is trained on the training split (on the
+CPU, seeded, so the same data always gives the same network), checked on the held-out split, and cached by a fingerprint
+of the data. These scores are *not* Inception FID / KID and cannot be compared with published numbers; compare runs of
+ganzoo on the same dataset and size, and read every score against its real-data floor (held-out vs training data).
+
+- ``fd``: Frechet distance between Gaussians fitted to the features, ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^1/2), in
+  float64 with the symmetric form Tr((S1^1/2 S2 S1^1/2)^1/2), which needs only symmetric eigendecompositions.
+- ``kid``: the unbiased MMD^2 with the cubic kernel (x.y / d + 1)^3, averaged over subsets (Binkowski et al. 2018).
+- ``precision`` / ``recall``: improved precision and recall (Kynkaanniemi et al. 2019), k = 3.
+- ``classes`` / ``class_kl``: classes the generator covers (a class counts when its share of the predictions is at least
+  a tenth of its share of the data) and KL(predicted-class histogram || data's class histogram).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from ganzoo.errors import ConfigError
+from ganzoo.io import atomic_path
+from ganzoo.specs import MetricInput
+
+__all__ = [
+    "CLASSIFIER_VERSION",
+    "DomainClassifier",
+    "TrainedClassifier",
+    "cache_dir",
+    "domain_classifier",
+    "frechet_distance",
+    "kernel_inception_distance",
+    "precision_recall",
+    "class_coverage",
+    "compute_domain",
+    "MIN_ACCURACY",
+]
+
+CLASSIFIER_VERSION = 1  # part of the cache key: bump when the network or its training changes
+MIN_ACCURACY = 0.95
+FEATURES = 128
+K_NEAREST = 3
+REFERENCE_LIMIT = 5000  # training images whose features make the reference statistics
+
+
+class DomainClassifier(nn.Module):
+    """Two conv stages (a 3x3 conv, ReLU, 2x2 max-pool), pooled to 4x4, then a 128-unit feature layer and the classes.
+    Small on purpose: it trains in seconds on a CPU and still separates digits (accuracy checked on every build)."""
+
+    def __init__(self, channels: int, num_classes: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(32 * 16, FEATURES), nn.ReLU(),
+        )
+        self.head = nn.Linear(FEATURES, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+@dataclass
+class TrainedClassifier:
+    net: DomainClassifier
+    accuracy: float  # on the held-out split
+    path: Optional[Path]
+
+    @torch.no_grad()
+    def embed(self, x: torch.Tensor, batch: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+        """(features float64, predicted classes) of images ``x`` (N, C, H, W) in [-1, 1], computed on the CPU."""
+        self.net.eval()
+        feats, preds = [], []
+        for start in range(0, len(x), batch):
+            chunk = x[start:start + batch].detach().float().cpu()
+            f = self.net.features(chunk)
+            feats.append(f.double())
+            preds.append(self.net.head(f).argmax(dim=1))
+        return torch.cat(feats), torch.cat(preds)
+
+
+def cache_dir() -> Path:
+    """``$GANZOO_CACHE_DIR``, else ``$XDG_CACHE_HOME/ganzoo``, else ``~/.cache/ganzoo``."""
+    if os.environ.get("GANZOO_CACHE_DIR"):
+        return Path(os.environ["GANZOO_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ganzoo"
+
+
+def _fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
+    digest = hashlib.sha256(f"v{CLASSIFIER_VERSION}:{tuple(x.shape)}".encode())
+    digest.update(x.detach().float().cpu().contiguous().numpy().tobytes())
+    digest.update(y.detach().long().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _train(x: torch.Tensor, y: torch.Tensor, num_classes: int) -> DomainClassifier:
+    """Adam 1e-3, batch 128, 8 epochs (at least 600 and at most 4,000 updates), small random shifts as augmentation."""
+    torch.manual_seed(0)
+    net = DomainClassifier(x.shape[1], num_classes)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(0)
+    batch = min(128, len(x))
+    steps = max(600, min(4000, 8 * len(x) // batch))
+    net.train()
+    for step in range(steps):
+        idx = torch.randint(len(x), (batch,), generator=gen)
+        xb = x[idx]
+        shift = torch.randint(-1, 2, (2,), generator=gen).tolist()  # one pixel either way: digits are not centred alike
+        xb = torch.roll(xb, shifts=shift, dims=(2, 3))
+        loss = F.cross_entropy(net(xb), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return net.eval()
+
+
+def domain_classifier(train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch.Tensor, val_y: torch.Tensor,
+                      num_classes: int, cache: bool = True) -> TrainedClassifier:
+    """The classifier for this training data: loaded from the cache when its fingerprint matches, else trained (CPU,
+    seeded), checked on the held-out split and cached (safetensors; its accuracy in the header)."""
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import save_file
+
+    if num_classes < 2:
+        raise ConfigError("the domain-classifier metrics need a dataset with class labels: use --metric swd")
+    train_x, train_y = train_x.detach().float().cpu(), train_y.detach().long().cpu()
+    key = _fingerprint(train_x, train_y)
+    path = cache_dir() / "classifiers" / f"{key}.safetensors"
+    if cache and path.is_file():
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                state = {k: f.get_tensor(k) for k in f.keys()}
+            net = DomainClassifier(train_x.shape[1], num_classes)
+            net.load_state_dict(state)
+            return TrainedClassifier(net.eval(), float(json.loads(meta["info"])["accuracy"]), path)
+        except (SafetensorError, OSError, KeyError, ValueError, RuntimeError):
+            pass  # a damaged cache entry is rebuilt below
+    net = _train(train_x, train_y, num_classes)
+    with torch.no_grad():
+        pred = torch.cat([net(val_x[i:i + 500].float().cpu()).argmax(1) for i in range(0, len(val_x), 500)])
+    accuracy = float((pred == val_y.cpu()).double().mean())
+    if cache:
+        info = {"accuracy": accuracy, "num_classes": num_classes, "shape": list(train_x.shape[1:]),
+                "train_samples": len(train_x), "val_samples": len(val_x), "version": CLASSIFIER_VERSION}
+        with atomic_path(path, suffix=".safetensors") as tmp:
+            save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp), metadata={"info": json.dumps(info)})
+    return TrainedClassifier(net, accuracy, path if cache else None)
+
+
+# ------------------------------------------------------------------------------------------------------------- scores
+def _psd_sqrt(m: torch.Tensor) -> torch.Tensor:
+    vals, vecs = torch.linalg.eigh(m)
+    return (vecs * vals.clamp_min(0).sqrt()) @ vecs.T
+
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Frechet distance between Gaussians fitted to feature sets ``a`` (N, D) and ``b`` (M, D), in float64."""
+    a, b = a.double(), b.double()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = torch.cov(a.T).reshape(a.shape[1], a.shape[1]), torch.cov(b.T).reshape(b.shape[1], b.shape[1])
+    root_a = _psd_sqrt(cov_a)
+    middle = root_a @ cov_b @ root_a
+    cross = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum()
+    return float((mu_a - mu_b).square().sum() + torch.trace(cov_a) + torch.trace(cov_b) - 2 * cross)
+
+
+def kernel_inception_distance(a: torch.Tensor, b: torch.Tensor, subsets: int = 20, subset_size: int = 1000,
+                              seed: int = 0) -> float:
+    """Unbiased MMD^2 with the kernel (x.y / d + 1)^3, the mean over ``subsets`` random subsets of equal size."""
+    a, b = a.double(), b.double()
+    d = a.shape[1]
+    m = min(subset_size, len(a), len(b))
+    if m < 2:
+        raise ValueError("KID needs at least 2 samples on each side")
+    gen = torch.Generator().manual_seed(seed)
+    total = 0.0
+    for _ in range(subsets):
+        x = a[torch.randperm(len(a), generator=gen)[:m]]
+        y = b[torch.randperm(len(b), generator=gen)[:m]]
+        kxx, kyy, kxy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
+        off = m * (m - 1)
+        total += float((kxx.sum() - kxx.diagonal().sum()) / off + (kyy.sum() - kyy.diagonal().sum()) / off
+                       - 2 * kxy.mean())
+    return total / subsets
+
+
+def _knn_radii(x: torch.Tensor, k: int) -> torch.Tensor:
+    dist = torch.cdist(x, x)
+    return dist.kthvalue(k + 1, dim=1).values  # k + 1: each point is its own nearest neighbour
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = K_NEAREST) -> tuple[float, float]:
+    """Improved precision (share of fakes inside the real manifold: within some real sample's k-NN radius) and recall
+    (share of reals inside the fake manifold)."""
+    real, fake = real.double(), fake.double()
+
+    def covered(points: torch.Tensor, support: torch.Tensor) -> float:
+        radii = _knn_radii(support, k)
+        inside = torch.zeros(len(points), dtype=torch.bool)
+        for start in range(0, len(points), 1000):
+            dist = torch.cdist(points[start:start + 1000], support)
+            inside[start:start + 1000] = (dist <= radii[None, :]).any(dim=1)
+        return float(inside.double().mean())
+
+    return covered(fake, real), covered(real, fake)
+
+
+def class_coverage(predicted: torch.Tensor, data_labels: torch.Tensor, num_classes: int) -> tuple[float, float]:
+    """(classes covered, KL(predicted histogram || data histogram)) - see the module docstring."""
+    p = torch.bincount(predicted.long(), minlength=num_classes).double()
+    q = torch.bincount(data_labels.long(), minlength=num_classes).double()
+    p, q = p / p.sum(), q / q.sum()
+    covered = float(((p >= 0.1 * q) & (q > 0)).sum())
+    nz = p > 0
+    kl = float((p[nz] * torch.log(p[nz] / q[nz].clamp_min(1e-12))).sum())
+    return covered, kl
+
+
+def compute_domain(inp: MetricInput) -> Mapping[str, float]:
+    """Metric plugin entry: ``inp.fake`` scored against ``inp.real`` in the domain classifier's feature space. The
+    classifier comes from ``inp.train`` / ``inp.train_labels`` (held-out accuracy checked on ``inp.real``)."""
+    if inp.train is None or inp.train_labels is None or inp.info.num_classes < 2:
+        raise ConfigError("the domain-classifier metrics need a dataset with class labels (digits, mnist, a labelled "
+                          "folder): use --metric swd for this one")
+    if inp.real_labels is None:
+        raise ConfigError("the domain-classifier metrics need the held-out labels to check the classifier")
+    clf = domain_classifier(inp.train, inp.train_labels, inp.real, inp.real_labels, inp.info.num_classes)
+    if clf.accuracy < MIN_ACCURACY:
+        import warnings
+
+        from ganzoo.errors import GanzooWarning
+
+        warnings.warn(f"the domain classifier reaches only {clf.accuracy:.1%} held-out accuracy (below "
+                      f"{MIN_ACCURACY:.0%}): its features may not separate this data well", GanzooWarning, stacklevel=2)
+    fake_f, fake_pred = clf.embed(inp.fake)
+    real_f, _ = clf.embed(inp.real)
+    if len(fake_f) < 2 or len(real_f) < 2:
+        raise ConfigError("the domain-classifier metrics need at least 2 samples on each side: raise --n")
+    precision, recall = precision_recall(real_f, fake_f)
+    classes, class_kl = class_coverage(fake_pred, inp.train_labels, inp.info.num_classes)
+    return {"fd": frechet_distance(fake_f, real_f), "kid": kernel_inception_distance(fake_f, real_f, seed=inp.seed),
+            "precision": precision, "recall": recall, "classes": classes, "class_kl": class_kl,
+            "classifier_accuracy": clf.accuracy}
+

@@ -1,0 +1,166 @@
+"""The quality metrics on cases with known answers, the domain classifier, and ``ganzoo eval`` on a trained run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganzoo.data.digits import load_digits
+from ganzoo.data.toy import load_ring
+from ganzoo.metrics.domain import (
+    MIN_ACCURACY,
+    class_coverage,
+    domain_classifier,
+    frechet_distance,
+    kernel_inception_distance,
+    precision_recall,
+)
+from ganzoo.metrics.modes import mode_coverage
+from ganzoo.metrics.swd import sliced_wasserstein
+from ganzoo.specs import DataRequest
+from tests.train.helpers import tiny_run
+
+CENTRES = torch.tensor([[math.cos(2 * math.pi * k / 8), math.sin(2 * math.pi * k / 8)] for k in range(8)])
+
+
+# ------------------------------------------------------------------------------------------------------------ 2-D modes
+def test_samples_exactly_on_the_modes_recover_all_of_them() -> None:
+    out = mode_coverage(CENTRES.repeat(50, 1), CENTRES, 0.01)
+    assert out["modes"] == 8 and out["hq_share"] == 1.0 and out["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_all_samples_in_one_mode_recover_one() -> None:
+    out = mode_coverage(CENTRES[3].repeat(400, 1) + 0.001, CENTRES, 0.01)
+    assert out["modes"] == 1 and out["hq_share"] == 1.0 and out["reverse_kl"] == pytest.approx(math.log(8))
+
+
+def test_samples_away_from_every_mode_are_not_high_quality() -> None:
+    out = mode_coverage(torch.zeros(100, 2), CENTRES, 0.01)
+    assert out["modes"] == 0 and out["hq_share"] == 0.0 and math.isinf(out["reverse_kl"])
+
+
+def test_real_ring_data_sits_at_the_floor() -> None:
+    ring = load_ring(DataRequest(split="val", options={"n": 2500}))
+    out = mode_coverage(ring.x, torch.tensor(ring.info.meta["centres"]), ring.info.meta["sigma"])
+    # a 2-D Gaussian has 1 - exp(-9/2) = 98.89% of its mass within 3 sigma: the best any generator can score
+    assert out["modes"] == 8 and out["hq_share"] == pytest.approx(1 - math.exp(-4.5), abs=0.01) and out["reverse_kl"] < 0.01
+
+
+# ------------------------------------------------------------------------------------------------ feature-space scores
+def test_frechet_distance_of_identical_sets_is_zero() -> None:
+    a = torch.randn(500, 16, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert abs(frechet_distance(a, a)) < 1e-8
+
+
+def test_frechet_distance_closed_forms() -> None:
+    a = torch.randn(800, 12, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * torch.linspace(0.5, 3, 12)
+    shift = torch.linspace(-1, 1, 12, dtype=torch.float64)
+    # same covariance: only the means differ, FD = ||shift||^2
+    assert frechet_distance(a, a + shift) == pytest.approx(float(shift.square().sum()), rel=1e-9, abs=1e-9)
+    # b = 2a (a centred): S_b = 4 S_a, (S_a S_b)^1/2 = 2 S_a, so FD = Tr(S_a + 4 S_a - 4 S_a) = Tr(S_a)
+    centred = a - a.mean(0)
+    assert frechet_distance(centred, 2 * centred) == pytest.approx(float(torch.trace(torch.cov(centred.T))), rel=1e-8)
+
+
+def test_frechet_distance_of_gaussians_approaches_the_formula() -> None:
+    gen = torch.Generator().manual_seed(2)
+    a = torch.randn(20000, 4, generator=gen, dtype=torch.float64)
+    b = torch.randn(20000, 4, generator=gen, dtype=torch.float64) * 2 + 1  # N(1, 4I) vs N(0, I): 4 + 4 * (1 + 4 - 4)
+    assert frechet_distance(a, b) == pytest.approx(8.0, rel=0.03)
+
+
+def test_kid_is_near_zero_for_one_distribution_and_positive_for_two() -> None:
+    gen = torch.Generator().manual_seed(3)
+    a, b = torch.randn(1000, 8, generator=gen), torch.randn(1000, 8, generator=gen)
+    same = kernel_inception_distance(a, b, subsets=10, subset_size=500)
+    shifted = kernel_inception_distance(a, b + 1.0, subsets=10, subset_size=500)
+    assert abs(same) < 0.05 and shifted > 1.0
+
+
+def test_precision_and_recall() -> None:
+    gen = torch.Generator().manual_seed(4)
+    real = torch.randn(1000, 8, generator=gen)
+    assert precision_recall(real, real.clone()) == (1.0, 1.0)  # every point is inside its own radius
+    # two samples of one distribution: both near the k-NN expectation (high but below 1), and symmetric
+    p, r = precision_recall(real, torch.randn(1000, 8, generator=gen))
+    assert 0.6 < p < 1.0 and 0.6 < r < 1.0 and abs(p - r) < 0.1
+    # a generator collapsed onto one real sample: precise, without recall
+    collapsed = real[:1] + 0.001 * torch.randn(200, 8, generator=gen)
+    p, r = precision_recall(real, collapsed)
+    assert p == 1.0 and r < 0.01
+    assert precision_recall(real, real + 100.0) == (0.0, 0.0)
+
+
+def test_class_coverage_counts_classes_and_measures_the_histogram() -> None:
+    data = torch.arange(10).repeat(10)
+    assert class_coverage(torch.arange(10).repeat(3), data, 10) == (10.0, pytest.approx(0.0, abs=1e-12))
+    covered, kl = class_coverage(torch.zeros(50, dtype=torch.long), data, 10)
+    assert covered == 1.0 and kl == pytest.approx(math.log(10))
+
+
+def test_swd_is_zero_on_one_set_and_grows_with_a_shift() -> None:
+    x = torch.randn(400, 5, generator=torch.Generator().manual_seed(5))
+    assert sliced_wasserstein(x, x) == 0.0
+    assert sliced_wasserstein(x, x + 1.0) > sliced_wasserstein(x, x + 0.1) > 0
+
+
+# -------------------------------------------------------------------------------------------------- domain classifier
+def test_domain_classifier_separates_digits_and_is_cached(_private_cache: Path) -> None:
+    train, val = load_digits(DataRequest()), load_digits(DataRequest(split="val"))
+    clf = domain_classifier(train.x, train.y, val.x, val.y, 10)
+    assert clf.accuracy >= MIN_ACCURACY
+    assert clf.path is not None and clf.path.is_file() and clf.path.parent.parent == _private_cache
+    again = domain_classifier(train.x, train.y, val.x, val.y, 10)  # from the cache: the same network
+    assert again.accuracy == clf.accuracy
+    for p, q in zip(clf.net.parameters(), again.net.parameters()):
+        assert torch.equal(p, q)
+    features, predicted = clf.embed(val.x)
+    assert features.shape == (len(val.x), 128) and features.dtype == torch.float64
+    assert float((predicted == val.y).double().mean()) == clf.accuracy
+
+
+def test_a_damaged_cache_entry_is_rebuilt(_private_cache: Path) -> None:
+    gen = torch.Generator().manual_seed(6)  # small made-up data: two classes of 4x4 images, quick to learn
+    y = torch.arange(64) % 2
+    x = (torch.randn(64, 1, 4, 4, generator=gen) * 0.1 + (2 * y - 1).float().view(-1, 1, 1, 1)).clamp(-1, 1)
+    train, val = type("D", (), {"x": x[:48], "y": y[:48]}), type("D", (), {"x": x[48:], "y": y[48:]})
+    clf = domain_classifier(train.x, train.y, val.x, val.y, 2)
+    clf.path.write_bytes(b"not safetensors")
+    rebuilt = domain_classifier(train.x, train.y, val.x, val.y, 2)
+    assert rebuilt.accuracy == clf.accuracy == 1.0 and rebuilt.path.read_bytes()[:15] != b"not safetensors"
+
+
+# ------------------------------------------------------------------------------------------------------- ganzoo eval
+def test_eval_scores_a_run_beside_its_floor(tmp_path: Path, run_cli) -> None:
+    tiny_run(tmp_path, "dcgan", "digits", steps=2)
+    result = run_cli("eval", str(tmp_path), "--n", "300", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["step"] == 2 and report["n"] == 300 and set(report["metrics"]) == {"domain", "swd"}
+    domain = report["metrics"]["domain"]
+    assert domain["primary"] == "fd" and domain["higher_is_better"] is False
+    # two steps of training: far worse than real data on every reading
+    assert domain["score"]["fd"] > 3 * domain["floor"]["fd"]
+    assert domain["floor"]["classes"] == 10 and domain["floor"]["precision"] > 0.8
+    assert (tmp_path / "eval" / "last_step000002.json").is_file()
+    table = run_cli("eval", str(tmp_path), "--n", "300", "--metric", "swd")
+    assert "real floor" in table.stdout and "domain" not in table.stdout
+
+
+def test_eval_refuses_a_metric_that_does_not_fit(tmp_path: Path, run_cli) -> None:
+    tiny_run(tmp_path, "dcgan", "digits", steps=1)
+    result = run_cli("eval", str(tmp_path), "--metric", "modes")
+    assert result.exit_code == 1 and "cannot score this run's data" in result.stderr and "Traceback" not in result.stderr
+    result = run_cli("eval", str(tmp_path), "--n", "1")
+    assert result.exit_code == 1 and "--n 1 must be at least 2" in result.stderr
+
+
+def test_eval_of_a_points_run_uses_the_mode_metric(tmp_path: Path, run_cli) -> None:
+    tiny_run(tmp_path, "wgan_gp", "ring", steps=2)
+    report = json.loads(run_cli("eval", str(tmp_path), "--n", "500", "--json").stdout)
+    assert set(report["metrics"]) == {"modes", "swd"}
+    assert report["metrics"]["modes"]["floor"]["modes"] == 8 and report["metrics"]["modes"]["floor"]["hq_share"] > 0.97
