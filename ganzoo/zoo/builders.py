@@ -37,7 +37,14 @@ def build_vanilla(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -
     _positive(hp, "hidden", "depth")
     latent = _latent(hp, info, 8, 100)
     images = info.kind == "images"
-    g = MLPGenerator(latent, info.shape, hp["hidden"], hp["depth"], num_classes, tanh=images)
+    g_norm = hp.get("g_batchnorm", "auto")
+    if isinstance(g_norm, bool):
+        g_norm = "on" if g_norm else "off"
+    if g_norm not in ("auto", "on", "off"):
+        raise ConfigError(f"g_batchnorm={g_norm!r} must be auto, on or off")
+    # auto: BatchNorm in G on images, where without it G collapsed to one digit on `digits` (benchmarks/RESULTS.md)
+    g = MLPGenerator(latent, info.shape, hp["hidden"], hp["depth"], num_classes, tanh=images,
+                     batchnorm=g_norm == "on" or (g_norm == "auto" and images))
     d = MLPDiscriminator(info.shape, hp["hidden"], hp["depth"], num_classes)
     return GanModels(g, d, latent)
 

@@ -164,3 +164,4 @@ def test_eval_of_a_points_run_uses_the_mode_metric(tmp_path: Path, run_cli) -> N
     report = json.loads(run_cli("eval", str(tmp_path), "--n", "500", "--json").stdout)
     assert set(report["metrics"]) == {"modes", "swd"}
     assert report["metrics"]["modes"]["floor"]["modes"] == 8 and report["metrics"]["modes"]["floor"]["hq_share"] > 0.97
+

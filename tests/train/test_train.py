@@ -178,3 +178,19 @@ def test_linear_lr_decay_is_a_function_of_the_step_and_resumes_exactly(tmp_path:
 def test_unknown_lr_decay_is_refused() -> None:
     with pytest.raises(ConfigError, match="--lr-decay 'cosine' must be one of none, linear"):
         resolve_config(default_registry(), {"arch": "wgan_gp", "lr_decay": "cosine"})
+
+
+@pytest.mark.parametrize("kind, setting, expected", [
+    ("images", "auto", True), ("points", "auto", False), ("points", "on", True), ("images", "off", False),
+])
+def test_vanilla_generator_batchnorm_setting(kind: str, setting: str, expected: bool) -> None:
+    from ganzoo.specs import DataInfo
+    from ganzoo.zoo.builders import build_vanilla
+
+    info = DataInfo(kind, (1, 8, 8) if kind == "images" else (2,))
+    models = build_vanilla(info, {"latent_dim": 0, "hidden": 8, "depth": 2, "g_batchnorm": setting})
+    has_bn = any(isinstance(m, torch.nn.BatchNorm1d) for m in models.generator.modules())
+    assert has_bn is expected
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in models.discriminator.modules())
+    with pytest.raises(ConfigError, match="g_batchnorm='yes' must be auto, on or off"):
+        build_vanilla(info, {"latent_dim": 0, "hidden": 8, "depth": 2, "g_batchnorm": "yes"})
