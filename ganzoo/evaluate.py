@@ -20,7 +20,7 @@ from ganzoo.data.common import load_dataset
 from ganzoo.errors import ConfigError
 from ganzoo.io import atomic_path
 from ganzoo.registry import Registry
-from ganzoo.specs import DataRequest, Metric, MetricInput
+from ganzoo.specs import Metric, MetricInput
 from ganzoo.train.loop import at_data_size, generate, metric_misfit
 from ganzoo.train.sample import load_generator
 
@@ -56,9 +56,7 @@ def evaluate(registry: Registry, run_dir: Path, which: str = "last", n: int = 25
     loaded = load_generator(registry, run_dir, which, device)
     cfg, info = loaded.config, loaded.info
     spec = registry.get("dataset", cfg.dataset)
-    request = DataRequest(data_dir=cfg.data_dir, image_size=cfg.image_size, channels=cfg.channels, seed=cfg.seed,
-                          options=cfg.data_options)
-    train, val = load_dataset(spec, request), load_dataset(spec, DataRequest(**{**request.__dict__, "split": "val"}))
+    train, val = load_dataset(spec, cfg.data_request()), load_dataset(spec, cfg.data_request("val"))
     chosen: list[Metric] = []
     if metrics:
         for name in metrics:
@@ -76,9 +74,9 @@ def evaluate(registry: Registry, run_dir: Path, which: str = "last", n: int = 25
     fake = at_data_size(fake, info)
     real_sample = train.x[torch.randperm(len(train.x), generator=torch.Generator().manual_seed(seed))[:count]]
     result = Evaluation(str(run_dir), which, loaded.step, count, seed, resolution)
+    common = {"real": val.x, "info": train.info, "train": train.x, "seed": seed, "real_labels": val.y,
+              "train_labels": train.y}
     for metric in chosen:
-        common = {"real": val.x, "info": train.info, "train": train.x, "seed": seed, "real_labels": val.y,
-                  "train_labels": train.y}
         result.scores[metric.name] = _floats(metric.compute(MetricInput(fake=fake, fake_labels=labels, **common)))
         result.floors[metric.name] = _floats(metric.compute(MetricInput(fake=real_sample, **common)))
         result.primary[metric.name] = (metric.primary, metric.higher_is_better)

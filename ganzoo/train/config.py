@@ -10,7 +10,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from ganzoo.errors import ConfigError
 from ganzoo.registry import Registry
-from ganzoo.specs import DATA_KINDS, Architecture, Dataset, Loss, Metric
+from ganzoo.specs import DATA_KINDS, Architecture, DataRequest, Dataset, Loss, Metric
 
 __all__ = ["TrainConfig", "Resolved", "resolve_config", "parse_set_items", "config_from_json", "DEFAULT_ARCH"]
 
@@ -57,6 +57,11 @@ class TrainConfig:
     early_stop_patience: int = 0
     hparams: dict[str, Any] = field(default_factory=dict)
     data_options: dict[str, Any] = field(default_factory=dict)
+
+    def data_request(self, split: str = "train") -> DataRequest:
+        """What this run asks of its dataset, for the ``split`` given."""
+        return DataRequest(data_dir=self.data_dir, image_size=self.image_size, channels=self.channels, seed=self.seed,
+                           split=split, options=self.data_options)
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -28,7 +28,7 @@ from ganzoo.data.common import load_dataset
 from ganzoo.errors import CheckpointError, ConfigError, GanzooWarning, PluginError
 from ganzoo.ops import critic_tail, default_impl, gradient_penalty, interpolate
 from ganzoo.registry import Registry
-from ganzoo.specs import DataInfo, DataRequest, GanModels, MetricInput, Plan, Schedule
+from ganzoo.specs import Architecture, DataInfo, GanModels, MetricInput, Plan, Schedule
 from ganzoo.train.checkpoint import flatten_optimizer, load_checkpoint, save_checkpoint, unflatten_optimizer
 from ganzoo.train.config import Resolved, TrainConfig
 from ganzoo.train.run import (
@@ -40,8 +40,8 @@ from ganzoo.train.run import (
     write_run_config,
 )
 
-__all__ = ["TrainResult", "ProgressSink", "train", "pick_device", "generate", "check_models", "Batches", "ema_decay",
-           "metric_misfit", "at_data_size"]
+__all__ = ["TrainResult", "ProgressSink", "train", "pick_device", "generate", "check_models", "build_models", "Batches",
+           "ema_decay", "images_seen", "metric_misfit", "at_data_size"]
 
 # Offsets that give the noise stream and the fixed preview / validation noise their own seeds.
 _NOISE_SEED, _PREVIEW_SEED, _VAL_SEED = 1_000_003, 2_000_003, 3_000_017
@@ -75,10 +75,11 @@ def pick_device(name: str) -> torch.device:
 
 
 class Batches:
-    """Batch ``k`` of a run is a pure function of ``k``: epoch ``e`` visits the data in a permutation seeded by (seed, e)."""
+    """The run's endless sequence of sample indices, a pure function of the position in it: epoch ``e`` visits the data
+    in a permutation seeded by (seed, e)."""
 
-    def __init__(self, n: int, batch_size: int, seed: int):
-        self.n, self.batch_size, self.seed = n, batch_size, seed
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed = n, seed
         self._cache: dict[int, torch.Tensor] = {}
 
     def _perm(self, epoch: int) -> torch.Tensor:
@@ -88,9 +89,6 @@ class Batches:
             gen = torch.Generator().manual_seed(self.seed * 1_000_033 + epoch)
             self._cache[epoch] = torch.randperm(self.n, generator=gen)
         return self._cache[epoch]
-
-    def indices(self, k: int) -> torch.Tensor:
-        return self.take(k * self.batch_size, self.batch_size)
 
     def take(self, position: int, count: int) -> torch.Tensor:
         """The ``count`` sample indices from ``position`` on in the run's endless sequence of epochs (batch sizes may
@@ -164,6 +162,26 @@ def check_models(models: Any, arch: str, info: DataInfo, device: torch.device, n
     return models
 
 
+def build_models(arch: Architecture, cfg: TrainConfig, info: DataInfo, device: torch.device, num_classes: int,
+                 images: int) -> tuple[GanModels, Optional[Schedule]]:
+    """The architecture's networks (initialised from the global generator) and its schedule, if any, put in the state
+    its plan gives after ``images`` real samples, on ``device`` and checked against the contract."""
+    models = arch.build(info, dict(cfg.hparams), num_classes)
+    schedule: Optional[Schedule] = arch.schedule(info, dict(cfg.hparams), cfg.batch_size) if arch.schedule else None
+    shape = None
+    if schedule is not None:
+        plan = schedule.plan(images)
+        for network in (models.generator, models.discriminator):
+            schedule.apply(network, plan)
+        shape = plan.shape
+    return check_models(models, arch.name, info, device, num_classes, shape), schedule
+
+
+def images_seen(state: dict[str, Any], batch_size: int) -> int:
+    """Real samples shown to D before a checkpoint; those from before schedules existed had one batch size throughout."""
+    return int(state.get("images", state["batches"] * batch_size))
+
+
 def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: Optional[ProgressSink] = None,
           stop_requested: Callable[[], bool] = lambda: False) -> TrainResult:
     """Train (or resume) the run in ``run_dir``.
@@ -185,9 +203,7 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     device = pick_device(cfg.device)
 
     # ---------------------------------------------------------------------------------------------- data and networks
-    request = DataRequest(data_dir=cfg.data_dir, image_size=cfg.image_size, channels=cfg.channels, seed=cfg.seed,
-                          options=cfg.data_options)
-    data = load_dataset(resolved.dataset, request)
+    data = load_dataset(resolved.dataset, cfg.data_request())
     info = data.info
     if cfg.batch_size > len(data.x):
         raise ConfigError(f"--batch-size {cfg.batch_size} is larger than the dataset ({len(data.x)} samples): "
@@ -199,20 +215,15 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     y_all = data.y.to(device) if num_classes else None
 
     torch.manual_seed(cfg.seed)  # network initialisation is the only user of the global generator
-    models = arch.build(info, dict(cfg.hparams), num_classes)
-    schedule: Optional[Schedule] = arch.schedule(info, dict(cfg.hparams), cfg.batch_size) if arch.schedule else None
+    models, schedule = build_models(arch, cfg, info, device, num_classes, images=0)
     if schedule is not None:
-        first = schedule.plan(0)
-        for network in (models.generator, models.discriminator):
-            schedule.apply(network, first)
         _warn_if_schedule_unfinished(schedule, cfg, arch.name)
-    models = check_models(models, arch.name, info, device, num_classes, first.shape if schedule is not None else None)
     G, D, latent = models.generator, models.discriminator, models.latent_dim
     G_ema = copy.deepcopy(G).requires_grad_(False).eval() if cfg.ema > 0 else None
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
     noise = torch.Generator().manual_seed(cfg.seed + _NOISE_SEED)
-    batches = Batches(len(x_all), cfg.batch_size, cfg.seed)
+    batches = Batches(len(x_all), cfg.seed)
     # images: real samples shown to D so far (a schedule's clock); stage: the schedule's stage of the last iteration
     counters: dict[str, Any] = {"step": 0, "batches": 0, "images": 0, "stage": None, "best": None, "bad_validations": 0}
 
@@ -229,7 +240,7 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
         why = metric_misfit(metric, info, data.y)
         if why:
             raise ConfigError(f"metric {metric.name!r} cannot score dataset {cfg.dataset!r} ({why}): use --val-metric swd")
-        val_data = load_dataset(resolved.dataset, DataRequest(**{**request.__dict__, "split": "val"}))
+        val_data = load_dataset(resolved.dataset, cfg.data_request("val"))
         val_real, val_labels = val_data.x, val_data.y
     preview_n = PREVIEW_IMAGES if info.kind == "images" else PREVIEW_POINTS
     preview_labels = torch.arange(preview_n) % num_classes if num_classes else None
@@ -530,8 +541,7 @@ def _restore(run_dir: Path, cfg: TrainConfig, G: nn.Module, D: nn.Module, G_ema:
         raise CheckpointError(f"{path} does not match this run's networks ({first[:160]})") from None
     for key in ("step", "batches", "best", "bad_validations"):
         counters[key] = state[key]
-    # checkpoints from before schedules existed: a fixed batch size, no stage
-    counters["images"] = state.get("images", state["batches"] * cfg.batch_size)
+    counters["images"] = images_seen(state, cfg.batch_size)
     counters["stage"] = state.get("stage")
     if counters["step"] > cfg.steps:
         raise ConfigError(f"the run is already at step {counters['step']}: --steps is the run's total, "

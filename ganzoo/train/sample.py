@@ -17,7 +17,7 @@ from ganzoo.registry import Registry
 from ganzoo.specs import DataInfo
 from ganzoo.train.checkpoint import load_checkpoint
 from ganzoo.train.config import TrainConfig, config_from_json
-from ganzoo.train.loop import check_models, generate, pick_device
+from ganzoo.train.loop import build_models, generate, images_seen, pick_device
 from ganzoo.train.run import checkpoint_path, info_from_json, read_run_config
 
 __all__ = ["LoadedGenerator", "load_generator", "sample_to_file"]
@@ -45,15 +45,8 @@ def load_generator(registry: Registry, run_dir: Path, which: str = "last", devic
     dev = pick_device(device)
     tensors, state = load_checkpoint(checkpoint_path(run_dir, which), expect={"arch": config.arch})
     torch.manual_seed(0)
-    models = arch.build(info, dict(config.hparams), num_classes)
-    shape = None
-    if arch.schedule is not None:  # the generator at the stage the run had reached when this checkpoint was written
-        schedule = arch.schedule(info, dict(config.hparams), config.batch_size)
-        plan = schedule.plan(int(state.get("images", state.get("batches", 0) * config.batch_size)))
-        for network in (models.generator, models.discriminator):
-            schedule.apply(network, plan)
-        shape = plan.shape
-    models = check_models(models, arch.name, info, dev, num_classes, shape)
+    # a growing generator at the stage the run had reached when this checkpoint was written
+    models, _ = build_models(arch, config, info, dev, num_classes, images_seen(state, config.batch_size))
     prefix = "G_ema/" if any(k.startswith("G_ema/") for k in tensors) else "G/"
     weights = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
     try:
