@@ -9,6 +9,9 @@ TORCH_VERSION ?= 2.13.0
 STAMP := $(VENV)/.ganzoo-installed
 EXT_SOURCES := $(wildcard csrc/*.cpp csrc/*.h csrc/cuda/*.cu csrc/cuda/*.cuh csrc/cuda/*.cpp)
 PIP := $(BIN)/python -m pip
+# plugins/: separately installable plugin packages, installed the way a user installs a plugin (not by path hacks)
+PLUGINS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
+PLUGIN_SOURCES := $(wildcard plugins/*/pyproject.toml plugins/*/*/*.py)
 PYTEST_ARGS ?=
 
 # make cuda-check: compile the CUDA kernels on a machine without a GPU, against a CUDA build of torch in its own venv.
@@ -35,11 +38,12 @@ install: $(STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml setup.py $(EXT_SOURCES)
+$(STAMP): $(BIN)/python pyproject.toml setup.py $(EXT_SOURCES) $(PLUGIN_SOURCES)
 	$(PIP) install -q --upgrade pip setuptools wheel ninja
 	$(PIP) install -q torch==$(TORCH_VERSION)
 	# --no-build-isolation: build the extension against the torch installed above, not a fresh download
 	$(PIP) install -q --no-build-isolation -e ".[dev]"
+	$(PIP) install -q --no-build-isolation $(addprefix ./,$(PLUGINS))
 	touch $@
 
 demo: $(STAMP)

@@ -40,6 +40,7 @@ def cli(debug: bool) -> None:
     ganzoo list                      what is installed (architectures, losses, datasets, metrics)
     ganzoo train --arch wgan_gp      train on the embedded default data
     ganzoo doctor                    torch, devices, the compiled extension, plugins
+    ganzoo new-plugin NAME           write a plugin package to start from (docs/plugins.md)
     """
 
 
@@ -342,6 +343,25 @@ def bench_command(quick: bool, as_json: bool, select: Optional[str], device: str
     click.echo(table(rows))
     for note in notes:
         click.echo(f"unsupported: {note['group']} / {note['variant']}: {note['reason']}")
+
+
+# --------------------------------------------------------------------------------------------------------- new-plugin
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to create the package folder ganzoo-NAME in.")
+def new_plugin_command(name: str, directory: str) -> None:
+    """Write a ready plugin package (pyproject with the entry point, one registered architecture, tests)."""
+    from ganzoo.scaffold import new_plugin
+
+    target = new_plugin(name, directory)
+    # "./" matters: pip reads a bare "ganzoo-NAME" as a package to download
+    where = str(target) if target.is_absolute() else f"./{target}"
+    click.echo(f"wrote {where}")
+    click.echo("next:")
+    click.echo(f"  pip install {where}    (add --no-build-isolation where there is no package index)")
+    click.echo(f"  ganzoo list --kind arch    ({name} appears, provided by {target.name})")
+    click.echo(f"  pytest {where}/tests")
 
 
 # ------------------------------------------------------------------------------------------------------------- doctor

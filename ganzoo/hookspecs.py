@@ -7,11 +7,14 @@ Each hook may call ``register`` any number of times, once per spec object.
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 import pluggy
 
-__all__ = ["hookspec", "hookimpl", "PROJECT", "API_VERSION", "HOOK_KINDS"]
+from ganzoo.specs import Architecture, Dataset, Loss, Metric
+
+__all__ = ["hookspec", "hookimpl", "PROJECT", "API_VERSION", "HOOK_KINDS", "hook_signature"]
 
 PROJECT = "ganzoo"
 # Bumped only when a hook or a spec changes incompatibly; plugins may declare the version they target.
@@ -30,20 +33,29 @@ HOOK_KINDS = {
 
 
 @hookspec
-def register_architectures(register: Callable[["ganzoo.specs.Architecture"], None]) -> None:  # noqa: F821
+def register_architectures(register: Callable[[Architecture], None]) -> None:
     """Register GAN architectures: call ``register(Architecture(...))`` once for each."""
 
 
 @hookspec
-def register_losses(register: Callable[["ganzoo.specs.Loss"], None]) -> None:  # noqa: F821
+def register_losses(register: Callable[[Loss], None]) -> None:
     """Register adversarial losses: call ``register(Loss(...))`` once for each."""
 
 
 @hookspec
-def register_datasets(register: Callable[["ganzoo.specs.Dataset"], None]) -> None:  # noqa: F821
+def register_datasets(register: Callable[[Dataset], None]) -> None:
     """Register datasets: call ``register(Dataset(...))`` once for each."""
 
 
 @hookspec
-def register_metrics(register: Callable[["ganzoo.specs.Metric"], None]) -> None:  # noqa: F821
+def register_metrics(register: Callable[[Metric], None]) -> None:
     """Register quality metrics: call ``register(Metric(...))`` once for each."""
+
+
+def hook_signature(name: str) -> str:
+    """A hook's full signature, as the plugin guide titles its section."""
+    if name not in HOOK_KINDS:
+        raise KeyError(f"{name!r} is not a ganzoo hook: one of {', '.join(HOOK_KINDS)}")
+    signature = inspect.signature(globals()[name])
+    params = ", ".join(f"{p.name}: {p.annotation}" for p in signature.parameters.values())
+    return f"{name}({params}) -> {signature.return_annotation}"

@@ -84,7 +84,8 @@ class Resolved:
 
 
 def _coerce(key: str, raw: str, default: Any) -> Any:
-    """Parse ``raw`` as the type of ``default`` (bool, int, float, str, tuple of floats), or as JSON when there is none."""
+    """Parse ``raw`` as the type of ``default`` (bool, int, float, str, tuple of floats); with no default, as JSON or
+    else the plain string."""
     try:
         if isinstance(default, bool):
             lowered = raw.strip().lower()
@@ -99,6 +100,11 @@ def _coerce(key: str, raw: str, default: Any) -> Any:
             return tuple(float(v) for v in raw.split(","))
         if isinstance(default, str):
             return raw
+        if default is None:  # no default to type by (data options): JSON where it parses, the plain string otherwise
+            try:
+                return json.loads(raw)
+            except json.JSONDecodeError:
+                return raw
         return json.loads(raw)
     except (ValueError, json.JSONDecodeError):
         kind = type(default).__name__ if default is not None else "JSON value"
