@@ -20,6 +20,7 @@ __all__ = ["cli", "main"]
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+_ARGV: list[str] = []
 
 
 def _debug_requested(argv: Sequence[str]) -> bool:
@@ -200,6 +201,9 @@ class _StopOnSigint:
               help="Lazy regularisation: the penalty on every K-th critic update, weighted by K. [default: 1]")
 @click.option("--fused/--no-fused", default=None,
               help="Run the losses and the penalty on ganzoo's compiled kernels (default) or on plain PyTorch.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]),
+              help="Mixed precision for the networks (autocast; fp16 adds loss scaling); losses and penalty in float32. "
+                   "[default: fp32]")
 @click.option("--lr-decay", type=click.Choice(["none", "linear"]),
               help="Learning-rate schedule: linear falls to 0 at the last step. [default: none]")
 @click.option("--grad-clip", type=float, help="Clip gradient norms of G and D to this, 0 = off. [default: 0]")
@@ -215,32 +219,54 @@ class _StopOnSigint:
 @click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: runs/ARCH-DATASET, numbered if taken).")
 @click.option("--resume", type=click.Path(), help="Continue the run in this folder up to --steps.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Optional[str], quiet: bool, **options: Any) -> None:
+@click.option("--nproc", type=int, help="Train in N processes on this machine (runs torchrun; --batch-size is per process).")
+def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Optional[str], quiet: bool,
+                  nproc: Optional[int], **options: Any) -> None:
     """Train a GAN; writes checkpoints, metrics.jsonl, sample pictures and a loss curve to the run folder."""
     from pathlib import Path
 
     from ganzoo.registry import default_registry
-    from ganzoo.train import train
+    from ganzoo.train import distributed, train
     from ganzoo.train.config import resolve_config
 
+    if nproc is not None and distributed.world().active:
+        raise click.UsageError("--nproc starts torchrun itself: drop it when running under torchrun")
+    if nproc is not None and nproc != 1:
+        import subprocess
+
+        command = distributed.launch_command(nproc, _without_nproc(_ARGV), options.get("device"))
+        raise click.exceptions.Exit(subprocess.run(command).returncode)
+
     registry = default_registry()
+    world = distributed.setup(_device_kind(options.get("device")))
     if resume:
         if out:
             raise click.UsageError("give either --resume RUN or --out, not both")
         run_dir = Path(resume)
-        resolved = _resolve_resume(registry, run_dir, options, set_items)
+        resolved = _resolve_resume(registry, run_dir, options, set_items, write=world.main)
     else:
         resolved = resolve_config(registry, options, set_items)
         from ganzoo.train.run import default_run_dir, prepare_new_run
 
-        run_dir = Path(out) if out else default_run_dir(resolved.config.arch, resolved.config.dataset)
-        prepare_new_run(run_dir)
+        run_dir = None
+        if world.main:  # rank 0 picks (and numbers) the folder; the others write nothing there
+            run_dir = Path(out) if out else default_run_dir(resolved.config.arch, resolved.config.dataset)
+            prepare_new_run(run_dir)
+        run_dir = Path(distributed.broadcast_object(str(run_dir), world))
     cfg = resolved.config
-    click.echo(f"{'resuming' if resume else 'training'} {cfg.arch} ({cfg.loss} loss) on {cfg.dataset} for {cfg.steps} "
-               f"steps -> {run_dir}", err=True)
-    with _StopOnSigint() as stop:
-        result = train(resolved, run_dir, resume=bool(resume), progress=None if quiet else _TqdmProgress(),
-                       stop_requested=lambda: stop.requested)
+    if world.main:
+        ranks = f" in {world.size} processes (global batch {cfg.batch_size * world.size})" if world.active else ""
+        click.echo(f"{'resuming' if resume else 'training'} {cfg.arch} ({cfg.loss} loss) on {cfg.dataset} for "
+                   f"{cfg.steps} steps{ranks} -> {run_dir}", err=True)
+    try:
+        with _StopOnSigint() as stop:
+            result = train(resolved, run_dir, resume=bool(resume),
+                           progress=None if quiet or not world.main else _TqdmProgress(),
+                           stop_requested=lambda: stop.requested)
+    finally:
+        distributed.shutdown()
+    if not world.main:
+        return
     last = result.last
     parts = [f"{result.status} at step {result.step}"]
     if "d_loss" in last:
@@ -254,7 +280,28 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
 
 
-def _resolve_resume(registry: Any, run_dir: Any, options: dict[str, Any], set_items: Sequence[str]) -> Any:
+def _device_kind(device: Optional[str]) -> str:
+    if device in (None, "auto"):
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if device.startswith("cuda") else "cpu"
+
+
+def _without_nproc(argv: Sequence[str]) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
+
+
+def _resolve_resume(registry: Any, run_dir: Any, options: dict[str, Any], set_items: Sequence[str],
+                    write: bool = True) -> Any:
     from ganzoo.io import atomic_write_json
     from ganzoo.train.config import RESUMABLE_FIELDS, check_saved, config_from_json
     from ganzoo.train.run import CONFIG_FILE, read_run_config
@@ -273,7 +320,8 @@ def _resolve_resume(registry: Any, run_dir: Any, options: dict[str, Any], set_it
             raise click.UsageError(f"{run_dir} was trained with {key} {getattr(config, key)!r}; {flag} {value!r} cannot "
                                    "change it when resuming")
     resolved = check_saved(registry, config)
-    atomic_write_json(run_dir / CONFIG_FILE, {**saved, "config": resolved.config.to_json()})
+    if write:
+        atomic_write_json(run_dir / CONFIG_FILE, {**saved, "config": resolved.config.to_json()})
     return resolved
 
 
@@ -379,6 +427,7 @@ def doctor_command(as_json: bool) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Entry point of the ``ganzoo`` script: run the CLI and exit with its status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    _ARGV[:] = argv  # `train --nproc N` re-runs the same command under torchrun
     debug = _debug_requested(argv)
     if not debug:
         warnings.showwarning = _one_line_warnings

@@ -16,6 +16,7 @@ __all__ = ["TrainConfig", "Resolved", "resolve_config", "parse_set_items", "conf
 
 DEFAULT_ARCH = "wgan_gp"
 LR_DECAYS = ("none", "linear")  # linear: both learning rates fall to 0 at the run's last step
+PRECISIONS = ("fp32", "bf16", "fp16")  # bf16 / fp16: autocast for the networks; losses and the penalty stay float32
 
 
 @dataclass
@@ -47,6 +48,7 @@ class TrainConfig:
     penalty_every: int = 1
     grad_clip: float = 0.0
     lr_decay: str = "none"
+    precision: str = "fp32"
     fused: bool = True
     log_every: int = 50
     sample_every: int = 500
@@ -70,8 +72,9 @@ class TrainConfig:
 
 
 # Settings that may change when a run is resumed without changing what it computes.
+# batch_size: the batch per process, which a run resumed on another number of processes may change to keep its global batch
 RESUMABLE_FIELDS = ("steps", "device", "fused", "log_every", "sample_every", "checkpoint_every", "val_every", "val_samples",
-                    "early_stop_patience")
+                    "early_stop_patience", "batch_size")
 
 
 @dataclass
@@ -197,6 +200,8 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
                           f"got loss {loss.name!r} and {config.penalty_weight}")
     if config.penalty_every > 1 and loss.penalty is None:
         raise ConfigError(f"--penalty-every needs a loss with a gradient penalty (e.g. wgan_gp), not {loss.name!r}")
+    if config.precision not in PRECISIONS:
+        raise ConfigError(f"--precision {config.precision!r} must be one of {', '.join(PRECISIONS)}")
     if config.lr_decay not in LR_DECAYS:
         raise ConfigError(f"--lr-decay {config.lr_decay!r} must be one of {', '.join(LR_DECAYS)}")
     if config.grad_clip < 0:

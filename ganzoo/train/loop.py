@@ -22,6 +22,9 @@ from typing import Any, Callable, Iterator, Optional, Protocol
 import torch
 from torch import nn
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+
+from ganzoo.train import distributed
 
 from ganzoo import __version__
 from ganzoo.data.common import load_dataset
@@ -201,6 +204,10 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     if penalty is not None and cfg.penalty_weight is not None:
         penalty = dataclasses.replace(penalty, weight=cfg.penalty_weight)
     device = pick_device(cfg.device)
+    # several processes (torchrun): rank 0 writes the run folder; each rank works on its slice of every global batch
+    world = distributed.setup(device.type)
+    if world.active and device.type == "cuda":
+        device = torch.device("cuda", world.local_rank)
 
     # ---------------------------------------------------------------------------------------------- data and networks
     data = load_dataset(resolved.dataset, cfg.data_request())
@@ -220,6 +227,31 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
         _warn_if_schedule_unfinished(schedule, cfg, arch.name)
     G, D, latent = models.generator, models.discriminator, models.latent_dim
     G_ema = copy.deepcopy(G).requires_grad_(False).eval() if cfg.ema > 0 else None
+    # Mixed precision: the networks' forward passes under autocast, every loss and the penalty in float32; fp16 also
+    # scales the losses (and the penalty's inner gradient) so that small gradients do not flush to zero.
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
+    scaler_d = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
+    scaler_g = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
+    # fp16: an overflow is expected now and then (the scaler skips that step and lowers its scale), so the logged means
+    # leave non-finite values out and count them as "amp_skipped" instead of turning a whole window into NaN
+    skip_nonfinite = cfg.precision == "fp16"
+
+    def autocast() -> contextlib.AbstractContextManager:
+        return torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None else contextlib.nullcontext()
+
+    if amp_dtype is not None and device.type == "cuda" and info.kind == "images":
+        # tensor cores want NHWC: convolutions in half precision run fastest in channels_last
+        for network in (G, D, G_ema):
+            if network is not None:
+                network.to(memory_format=torch.channels_last)
+    # The networks whose gradients DDP averages across ranks: D in the critic phase, G in the generator phase. The other
+    # network is called unwrapped in each phase, so no rank waits for gradients that phase never makes. A growing
+    # network leaves its future blocks unused until their stage.
+    D_train, G_train = D, G
+    if world.active:
+        ids = [device.index] if device.type == "cuda" else None
+        D_train = DistributedDataParallel(D, device_ids=ids, find_unused_parameters=schedule is not None)
+        G_train = DistributedDataParallel(G, device_ids=ids, find_unused_parameters=schedule is not None)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
     noise = torch.Generator().manual_seed(cfg.seed + _NOISE_SEED)
@@ -230,9 +262,13 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     providers = {"arch": arch.name, "loss": loss.name, "dataset": cfg.dataset}
     if resume:
         _restore(run_dir, cfg, G, D, G_ema, opt_g, opt_d, noise, counters, device)
-        clean_temp_files(run_dir)
-        truncate_metrics(run_dir, counters["step"])
-    else:
+        for scaler, key in ((scaler_d, "d"), (scaler_g, "g")):
+            if scaler.is_enabled() and counters.get("amp"):
+                scaler.load_state_dict(counters["amp"][key])
+        if world.main:
+            clean_temp_files(run_dir)
+            truncate_metrics(run_dir, counters["step"])
+    elif world.main:
         write_run_config(run_dir, cfg.to_json(), info, providers, __version__)
 
     val_real = val_labels = None
@@ -247,6 +283,8 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     sample_model = G_ema if G_ema is not None else G
 
     def save(which: str) -> None:
+        if scaler_d.is_enabled():
+            counters["amp"] = {"d": scaler_d.state_dict(), "g": scaler_g.state_dict()}
         _save(run_dir, which, cfg, G, D, G_ema, opt_g, opt_d, noise, counters, plan)
 
     def write_samples(step: int) -> None:
@@ -255,14 +293,16 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                         preview_labels)
         _picture(run_dir / "samples" / f"step_{step:06d}.png", fake, data.x, info, num_classes, step)
 
-    log = (run_dir / METRICS_FILE).open("a")
-    writer = _tensorboard(run_dir)
+    log = (run_dir / METRICS_FILE).open("a") if world.main else None
+    writer = _tensorboard(run_dir) if world.main else None
     sums: dict[str, torch.Tensor] = {}
     counts: dict[str, int] = {}
     window_start, window_images = time.perf_counter(), 0
     status, record, step = "finished", {}, counters["step"]
     plan: Optional[Plan] = None
     batch_size = cfg.batch_size
+    if not world.main:
+        progress = None
     if progress:
         progress.start(cfg.steps, step)
     with default_impl("auto" if cfg.fused else "ref"):  # --no-fused: every op on the PyTorch reference
@@ -280,6 +320,8 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                         if network is not None:
                             schedule.apply(network, plan)
                     batch_size = plan.batch_size or cfg.batch_size
+                mine = world.part(batch_size * world.size)  # this rank's slice of each global batch
+                global_batch = batch_size * world.size
 
                 if cfg.lr_decay == "linear":  # a function of the step alone, so resuming needs no scheduler state
                     for opt, base in ((opt_g, cfg.lr_g), (opt_d, cfg.lr_d)):
@@ -289,15 +331,16 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                 # (1) critic: n_critic updates of D on real batches and detached fakes
                 D.requires_grad_(True)
                 for _ in range(cfg.n_critic):
-                    idx = batches.take(counters["images"], batch_size).to(device)
+                    idx = batches.take(counters["images"], global_batch)[mine].to(device)
                     counters["batches"] += 1
-                    counters["images"] += batch_size
-                    window_images += batch_size
+                    counters["images"] += global_batch
+                    window_images += global_batch
                     real = x_all[idx] if schedule is None else schedule.real(x_all[idx], plan)
                     y = y_all[idx] if num_classes else None
-                    with torch.no_grad():
-                        fake = G(torch.randn(batch_size, latent, generator=noise).to(device), y)
-                    d_real, d_fake = D(real, y), D(fake, y)
+                    with autocast():
+                        with torch.no_grad():
+                            fake = G(torch.randn(global_batch, latent, generator=noise)[mine].to(device), y).float()
+                        d_real, d_fake = D_train(real, y).float(), D_train(fake, y).float()
                     smoothing = {"label_smoothing": cfg.label_smoothing} if loss.label_smoothing else {}
                     # lazy regularisation: the penalty on every penalty_every-th critic update only, weighted by penalty_every
                     step_penalty = penalty if penalty is not None and (counters["batches"] - 1) % cfg.penalty_every == 0 else None
@@ -305,40 +348,49 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                         step_penalty = dataclasses.replace(step_penalty, weight=step_penalty.weight * cfg.penalty_every)
                     if step_penalty is not None and loss.kind is not None:
                         # the standard loss + penalty as one op (fused unless --no-fused); stats come from the same pass
-                        grad = _penalty_grad(D, step_penalty, real, fake, y, noise)
+                        grad = _penalty_grad(D_train, step_penalty, real, fake, y, noise, world, autocast, scaler_d)
                         total, stats = critic_tail(d_real, d_fake, grad, loss.kind, step_penalty.kind, step_penalty.weight,
                                                    step_penalty.center, cfg.label_smoothing)
                         gp = stats[3]
                         d_loss = total.detach() - gp
-                        _accumulate(sums, counts, gp=gp)
+                        _accumulate(sums, counts, skip_nonfinite, gp=gp)
                     else:
                         d_loss = loss.discriminator(d_real, d_fake, **smoothing)
                         total = d_loss
                         if step_penalty is not None:
-                            gp = gradient_penalty(_penalty_grad(D, step_penalty, real, fake, y, noise), step_penalty.kind,
+                            gp = gradient_penalty(_penalty_grad(D_train, step_penalty, real, fake, y, noise, world,
+                                                                autocast, scaler_d),
+                                                  step_penalty.kind,
                                                   step_penalty.weight, step_penalty.center)
                             total = d_loss + gp
-                            _accumulate(sums, counts, gp=gp)
+                            _accumulate(sums, counts, skip_nonfinite, gp=gp)
                     opt_d.zero_grad(set_to_none=True)
-                    total.backward()
+                    scaler_d.scale(total).backward()
                     if cfg.grad_clip:
+                        scaler_d.unscale_(opt_d)
                         nn.utils.clip_grad_norm_(D.parameters(), cfg.grad_clip)
-                    opt_d.step()
-                    _accumulate(sums, counts, d_loss=d_loss, d_real=d_real.mean(), d_fake=d_fake.mean())
+                    scaler_d.step(opt_d)
+                    scaler_d.update()
+                    _accumulate(sums, counts, skip_nonfinite, d_loss=d_loss, d_real=d_real.mean(), d_fake=d_fake.mean())
 
                 # (2) generator: one update through a frozen D
                 D.requires_grad_(False)
-                y_fake = torch.randint(num_classes, (batch_size,), generator=noise).to(device) if num_classes else None
-                z = torch.randn(batch_size, latent, generator=noise).to(device)
-                g_loss = loss.generator(D(G(z, y_fake), y_fake))
+                y_fake = (torch.randint(num_classes, (global_batch,), generator=noise)[mine].to(device)
+                          if num_classes else None)
+                z = torch.randn(global_batch, latent, generator=noise)[mine].to(device)
+                with autocast():
+                    g_logits = D(G_train(z, y_fake), y_fake).float()
+                g_loss = loss.generator(g_logits)
                 opt_g.zero_grad(set_to_none=True)
-                g_loss.backward()
+                scaler_g.scale(g_loss).backward()
                 if cfg.grad_clip:
+                    scaler_g.unscale_(opt_g)
                     nn.utils.clip_grad_norm_(G.parameters(), cfg.grad_clip)
-                opt_g.step()
+                scaler_g.step(opt_g)
+                scaler_g.update()
                 if G_ema is not None:
                     update_ema(G_ema, G, ema_decay(cfg.ema, step))
-                _accumulate(sums, counts, g_loss=g_loss)
+                _accumulate(sums, counts, skip_nonfinite, g_loss=g_loss)
                 step += 1
                 counters["step"] = step
 
@@ -346,20 +398,23 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                 last_step = step == cfg.steps
                 record = {}
                 if (cfg.log_every and step % cfg.log_every == 0) or last_step:
+                    sums = distributed.mean_across(sums, world)  # every rank logs at the same steps
+                    distributed.check_in_sync({"G": G, "D": D}, world, step)
                     elapsed = time.perf_counter() - window_start
-                    record = {"step": step, **{k: float(v) / counts[k] for k, v in sums.items()},
+                    record = {"step": step, **_means(sums, counts),
                               "samples_per_s": window_images / max(elapsed, 1e-9)}
                     if plan is not None:
                         record.update({"images": counters["images"], **plan.values})
                     if not all(math.isfinite(v) for v in record.values()):
                         record["nonfinite"] = True
-                    _write_record(log, writer, record)
+                    if world.main:
+                        _write_record(log, writer, record)
                     sums.clear()
                     counts.clear()
                     window_start, window_images = time.perf_counter(), 0
-                if (cfg.sample_every and step % cfg.sample_every == 0) or last_step:
+                if world.main and ((cfg.sample_every and step % cfg.sample_every == 0) or last_step):
                     write_samples(step)
-                if metric is not None and ((cfg.val_every and step % cfg.val_every == 0) or last_step):
+                if world.main and metric is not None and ((cfg.val_every and step % cfg.val_every == 0) or last_step):
                     fake = generate(sample_model, cfg.val_samples, latent, device,
                                     torch.Generator().manual_seed(cfg.seed + _VAL_SEED),
                                     torch.arange(cfg.val_samples) % num_classes if num_classes else None)
@@ -381,23 +436,30 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                         save("best")
                     if cfg.early_stop_patience and counters["bad_validations"] >= cfg.early_stop_patience:
                         status = "early_stopped"
-                if (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or last_step or status != "finished":
+                if world.main and ((cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or last_step
+                                   or status != "finished"):
                     save("last")
                 if progress:
                     progress.update(step, record or None)
-                if status != "finished":
+                # Ranks stop together: rank 0 alone validates (early stopping), and Ctrl-C may reach one rank first.
+                early, stop = distributed.any_rank([status == "early_stopped", stop_requested()], world)
+                if early:
+                    status = "early_stopped"
                     break
-                if stop_requested() and step < cfg.steps:
-                    save("last")
+                if stop and step < cfg.steps:
+                    if world.main:
+                        save("last")
                     status = "interrupted"
                     break
         finally:
-            log.close()
+            if log is not None:
+                log.close()
             if writer is not None:
                 writer.close()
             if progress:
                 progress.close()
-    _loss_curve(run_dir)
+    if world.main:
+        _loss_curve(run_dir)
     return TrainResult(run_dir, step, status, record, counters["best"])
 
 
@@ -435,24 +497,51 @@ def _warn_if_schedule_unfinished(schedule: Schedule, cfg: TrainConfig, arch: str
 
 
 def _penalty_grad(D: nn.Module, penalty, real: torch.Tensor, fake: torch.Tensor, y: Optional[torch.Tensor],
-                  noise: torch.Generator) -> torch.Tensor:
-    """g = dD(x)/dx at interpolates (WGAN-GP), real (R1) or fake (R2) samples, kept in the graph for the penalty."""
+                  noise: torch.Generator, world: distributed.World = distributed.World(),
+                  autocast: Callable[[], Any] = contextlib.nullcontext,
+                  scaler: Optional[torch.amp.GradScaler] = None) -> torch.Tensor:
+    """g = dD(x)/dx at interpolates (WGAN-GP), real (R1) or fake (R2) samples, kept in the graph for the penalty.
+
+    D may be DDP-wrapped: the inner ``autograd.grad`` is taken with respect to the inputs only, so it fires none of
+    DDP's gradient hooks; the parameters' gradients, penalty included, reach them once, in the critic's one backward."""
     if penalty.on == "interpolates":
-        eps = torch.rand(real.shape[0], generator=noise).to(real.device)
+        eps = torch.rand(real.shape[0] * world.size, generator=noise)[world.part(real.shape[0] * world.size)]
+        eps = eps.to(real.device)
         point = interpolate(fake, real, eps)
     else:
         point = real if penalty.on == "real" else fake
     point = point.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(point, y).sum(), point, create_graph=True)
-    return grad
+    with autocast():
+        score = D(point, y).float().sum()
+    if scaler is not None and scaler.is_enabled():
+        # fp16: take the inner gradient of the scaled score and unscale it, as torch.amp's gradient-penalty recipe does
+        (grad,) = torch.autograd.grad(scaler.scale(score), point, create_graph=True)
+        return grad / scaler.get_scale()
+    (grad,) = torch.autograd.grad(score, point, create_graph=True)
+    return grad.float()
 
 
-def _accumulate(sums: dict[str, torch.Tensor], counts: dict[str, int], **values: torch.Tensor) -> None:
+def _accumulate(sums: dict[str, torch.Tensor], counts: dict[str, Any], skip_nonfinite: bool = False,
+                **values: torch.Tensor) -> None:
     # kept on the device: reading a value forces a sync, so they are read only when a record is logged
     for key, value in values.items():
         value = value.detach().float()
+        counted: Any = 1
+        if skip_nonfinite:
+            finite = torch.isfinite(value)
+            value = torch.where(finite, value, torch.zeros_like(value))
+            counted = finite.float()
+            counts[key + "/all"] = counts.get(key + "/all", 0) + 1
         sums[key] = sums[key] + value if key in sums else value
-        counts[key] = counts.get(key, 0) + 1
+        counts[key] = counts[key] + counted if key in counts else counted
+
+
+def _means(sums: dict[str, torch.Tensor], counts: dict[str, Any]) -> dict[str, float]:
+    """The logged means; where non-finite values were left out (fp16), ``amp_skipped`` says how many critic updates."""
+    means = {key: float(total) / float(counts[key]) if float(counts[key]) else math.nan for key, total in sums.items()}
+    if "d_loss/all" in counts:
+        means["amp_skipped"] = counts["d_loss/all"] - float(counts["d_loss"])
+    return means
 
 
 def _write_record(log, writer, record: dict[str, Any]) -> None:  # noqa: ANN001
@@ -541,6 +630,7 @@ def _restore(run_dir: Path, cfg: TrainConfig, G: nn.Module, D: nn.Module, G_ema:
         raise CheckpointError(f"{path} does not match this run's networks ({first[:160]})") from None
     for key in ("step", "batches", "best", "bad_validations"):
         counters[key] = state[key]
+    counters["amp"] = state.get("amp")
     counters["images"] = images_seen(state, cfg.batch_size)
     counters["stage"] = state.get("stage")
     if counters["step"] > cfg.steps:

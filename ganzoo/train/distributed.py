@@ -1,0 +1,173 @@
+"""Multi-process training on torch.distributed: the process group, which rank does what, and the few collectives the
+trainer needs beyond DistributedDataParallel's own gradient averaging.
+
+ganzoo does not launch or supervise processes itself: ``torchrun`` (or ``ganzoo train --nproc N``, which runs it) starts
+one process per device and sets RANK, WORLD_SIZE and LOCAL_RANK; every rank runs the same ``ganzoo train`` command.
+
+The global batch is the same whatever the number of processes: each iteration draws the noise, the interpolation
+weights and the sample indices of the whole global batch from generators every rank holds in the same state, and rank
+``r`` takes slice ``r``. DDP then averages the ranks' gradients, so N processes with ``--batch-size b`` take the steps
+of one process with batch ``N * b`` (up to the order of floating-point sums, and except for BatchNorm, whose statistics
+stay per process).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import torch
+import torch.distributed as dist
+
+from ganzoo.errors import ConfigError
+
+__all__ = ["World", "world", "setup", "shutdown", "broadcast_object", "any_rank", "mean_across", "check_in_sync",
+           "ENV_TIMEOUT", "launch_command"]
+
+ENV_TIMEOUT = "GANZOO_DIST_TIMEOUT"
+DEFAULT_TIMEOUT_S = 600  # a collective waiting longer than this fails the run instead of hanging it
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place in the run: ``rank`` of ``size`` processes, ``local_rank`` on its machine."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        """Rank 0 writes the run folder: logs, samples, validation, checkpoints."""
+        return self.rank == 0
+
+    @property
+    def active(self) -> bool:
+        return self.size > 1
+
+    def part(self, total: int) -> slice:
+        """This rank's slice of a global batch of ``total`` (``total`` is a multiple of ``size``)."""
+        share = total // self.size
+        return slice(self.rank * share, (self.rank + 1) * share)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name}={raw!r} must be an integer (set by torchrun)") from None
+
+
+def world() -> World:
+    """The world as torchrun described it in the environment (one process when it did not)."""
+    size = _env_int("WORLD_SIZE", 1)
+    rank = _env_int("RANK", 0)
+    if size < 1 or not 0 <= rank < size:
+        raise ConfigError(f"RANK={rank} and WORLD_SIZE={size} do not fit together: start the run with torchrun")
+    return World(rank, size, _env_int("LOCAL_RANK", 0))
+
+
+def setup(device_kind: str) -> World:
+    """Join the process group when torchrun started several processes: NCCL for CUDA, gloo for CPU."""
+    current = world()
+    if not current.active or dist.is_initialized():
+        return current
+    backend = "nccl" if device_kind == "cuda" else "gloo"
+    if device_kind == "cuda":
+        if current.local_rank >= torch.cuda.device_count():
+            raise ConfigError(f"local rank {current.local_rank} has no GPU (this machine has {torch.cuda.device_count()}): "
+                              "use --nproc-per-node no larger than the GPU count")
+        torch.cuda.set_device(current.local_rank)
+    timeout = datetime.timedelta(seconds=_env_int(ENV_TIMEOUT, DEFAULT_TIMEOUT_S))
+    dist.init_process_group(backend=backend, timeout=timeout)
+    return current
+
+
+def shutdown() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def broadcast_object(value: Any, current: World) -> Any:
+    """Rank 0's ``value`` on every rank."""
+    if not current.active:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def any_rank(flags: list[bool], current: World) -> list[bool]:
+    """For each flag, whether it is set on any rank (one small all-reduce)."""
+    if not current.active:
+        return flags
+    t = torch.tensor([int(f) for f in flags], dtype=torch.int32, device=_collective_device())
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return [bool(v) for v in t.tolist()]
+
+
+def mean_across(values: dict[str, torch.Tensor], current: World) -> dict[str, torch.Tensor]:
+    """Each scalar averaged over the ranks (one all-reduce for all of them), for logging."""
+    if not current.active or not values:
+        return values
+    keys = sorted(values)
+    t = torch.stack([values[k].detach().float().reshape(()) for k in keys]).to(_collective_device())
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    t /= current.size
+    return {k: t[i] for i, k in enumerate(keys)}
+
+
+def check_in_sync(modules: dict[str, torch.nn.Module], current: World, step: int) -> None:
+    """Raise when the ranks' parameters differ (they must be bit-identical: every rank applies the same averaged
+    gradients). Cheap: one float64 checksum per tensor, compared with a MAX and a MIN all-reduce.
+
+    Buffers are not compared: BatchNorm's running statistics follow each rank's own batches (rank 0's are saved)."""
+    if not current.active:
+        return
+    names, sums = [], []
+    for prefix, module in modules.items():
+        for name, tensor in module.named_parameters():
+            names.append(f"{prefix}.{name}")
+            sums.append(tensor.detach().double().sum())
+    local = torch.stack(sums).to(_collective_device())
+    high, low = local.clone(), local.clone()
+    dist.all_reduce(high, op=dist.ReduceOp.MAX)
+    dist.all_reduce(low, op=dist.ReduceOp.MIN)
+    differ = (high != low).nonzero().flatten().tolist()
+    if differ:
+        raise RuntimeError(f"the ranks' weights diverged at step {step} (first: {names[differ[0]]}); "
+                           "a parameter may be changed outside the optimizer, which DDP does not synchronise")
+
+
+def _collective_device() -> torch.device:
+    return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
+def launch_command(nproc: int, argv: list[str], device: Optional[str]) -> list[str]:
+    """The torchrun command line that runs ``ganzoo ARGV`` in ``nproc`` processes on this machine.
+
+    Raises:
+        ConfigError: more processes than this machine has cores (CPU) or GPUs (CUDA).
+    """
+    if nproc < 1:
+        raise ConfigError(f"--nproc {nproc} must be at least 1")
+    wants_cuda = (device or "auto").startswith("cuda") or (device in (None, "auto") and torch.cuda.is_available())
+    if wants_cuda:
+        gpus = torch.cuda.device_count()
+        if nproc > gpus:
+            raise ConfigError(f"--nproc {nproc} needs {nproc} GPUs, this machine has {gpus}: use --nproc {max(gpus, 1)} "
+                              "or fewer (several machines: run torchrun on each, see README 'Scaling out')")
+    else:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        if nproc > cores:
+            raise ConfigError(f"--nproc {nproc} is more processes than the {cores} CPU cores this process may use: "
+                              f"use --nproc {cores} or fewer")
+    import sys
+
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+            "-m", "ganzoo", *argv]
