@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check, as one command for a machine with an NVIDIA GPU (sized for under 10 minutes on an H200):
-# build ganzoo with its CUDA kernels, run the CUDA tests, a short GPU training run, the tail benchmark (CUDA events,
-# memory floor) and the benchmark suite on CUDA (--quick, each timed call synchronised).
+# build ganzoo with its CUDA kernels, run the CUDA tests, a short GPU training run (fp32, bf16, fp16), a 2-process run,
+# the tail benchmark (CUDA events, memory floor) and the benchmark suite on CUDA (--quick, each timed call synchronised).
 #
 #   bash benchmarks/gpu_check.sh [OUT_DIR]          (default: $OUT, else gpu-check/)
 #
@@ -37,6 +37,22 @@ for fused in --fused --no-fused; do
   $PY -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1])][-1]; print(sys.argv[2], 'samples/s', round(r['samples_per_s']))" \
     "$out/run$fused/metrics.jsonl" "$fused" | tee -a "$out/train.txt"
 done
+
+echo "== mixed precision on the GPU (bf16 and fp16 with loss scaling; the same run as above, fused)"
+for precision in bf16 fp16; do
+  $PY -m ganzoo train --arch wgan_gp --dataset digits --image-size 32 --steps 100 --device cuda --quiet \
+    --precision $precision --val-every 0 --sample-every 0 --out "$out/run-$precision" 2>&1 | tail -1 | tee -a "$out/train.txt" || status=1
+  $PY -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1])][-1]; print(sys.argv[2], 'samples/s', round(r['samples_per_s']), 'd_loss', r['d_loss'])" \
+    "$out/run-$precision/metrics.jsonl" "$precision" | tee -a "$out/train.txt"
+done
+$PY -m pytest -q tests/train/test_precision.py 2>&1 | tail -3 | tee -a "$out/tests.txt" || status=1
+
+echo "== multi-process: 2 ranks (NCCL when the machine has 2 GPUs, else gloo on its CPU cores)"
+gpus=$($PY -c "import torch; print(torch.cuda.device_count())")
+if [ "$gpus" -ge 2 ]; then dev=cuda; else dev=cpu; fi
+$PY -m ganzoo train --nproc 2 --device $dev --arch wgan_gp --dataset digits --image-size 32 --steps 50 --batch-size 32 \
+  --quiet --val-every 0 --sample-every 0 --log-every 10 --out "$out/run-ddp-$dev" 2>&1 | tail -1 | tee -a "$out/train.txt" || status=1
+$PY -m pytest -q tests/train/test_distributed.py 2>&1 | tail -3 | tee -a "$out/tests.txt" || status=1
 
 echo "== benchmark: the penalty tail, fwd+bwd, on CUDA"
 $PY benchmarks/bench_tail.py --device cuda --json "$out/bench_tail_cuda.json" | tee "$out/bench_tail_cuda.md" || status=1

@@ -68,9 +68,23 @@ def test_penalty_gradient_under_autocast_and_loss_scaling_is_the_unscaled_float3
     assert penalty.dtype == torch.float32 and torch.isfinite(penalty)
 
 
-def test_fused_penalty_gives_the_same_value_inside_and_outside_autocast() -> None:
-    g = torch.randn(8, 3, 4, 4).to(torch.bfloat16)
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(),
+                                                                                 reason="no CUDA device")])]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_fused_ops_under_autocast_accumulate_in_float32(device: str, dtype: torch.dtype) -> None:
+    from ganzoo.ops import critic_tail
+
+    g = torch.randn(8, 3, 16, 16, device=device).to(dtype)
+    real, fake = torch.randn(8, device=device), torch.randn(8, device=device)
     outside = gradient_penalty(g)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.autocast(device, dtype=dtype):
         inside = gradient_penalty(g)
+        total, _ = critic_tail(real, fake, g.float(), "wasserstein", "two_sided", 10.0, 1.0)
     assert torch.equal(outside, inside)
+    expected = 10.0 * (g.double().flatten(1).norm(dim=1) - 1).square().mean()
+    torch.testing.assert_close(inside.double(), expected, rtol=1e-2, atol=1e-2)
+    assert total.dtype == torch.float32
+    torch.testing.assert_close(total.double(), fake.double().mean() - real.double().mean() + expected, rtol=1e-4, atol=1e-4)
