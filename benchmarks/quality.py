@@ -23,9 +23,13 @@ SUITES: dict[str, list[tuple[str, list[str], list[tuple[str, str]]]]] = {
               [("modes", "modes"), ("modes", "hq_share"), ("modes", "reverse_kl")])],
     "grid": [("wgan_gp grid", ["--arch", "wgan_gp", "--dataset", "grid", "--steps", "2000"],
               [("modes", "modes"), ("modes", "hq_share"), ("modes", "reverse_kl")])],
+    # the evaluation issue's ring target (>= 90% within 3 sigma) needs a longer run: about 15 minutes per seed here
+    "ring20k": [("wgan_gp ring 20k", ["--arch", "wgan_gp", "--dataset", "ring", "--steps", "20000"],
+                 [("modes", "modes"), ("modes", "hq_share"), ("modes", "reverse_kl")])],
     "digits": [(name, ["--arch", name, "--dataset", "digits", "--steps", str(steps)],
                 [("domain", "fd"), ("domain", "precision"), ("domain", "recall"), ("domain", "classes"), ("swd", "swd")])
-               for name, steps in (("vanilla", 2000), ("dcgan", 1000), ("wgan_gp", 600), ("progan", 2400))],
+               for name, steps in (("vanilla", 2000), ("dcgan", 1000), ("wgan_gp", 600), ("progan", 2400),
+                                   ("sngan", 2000))],  # sngan: the plugin package plugins/ganzoo-sngan
 }
 
 
@@ -47,7 +51,8 @@ def run_one(folder: Path, train_args: list[str], seed: int, extra: list[str]) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", nargs="+", default=["ring", "grid", "digits"], choices=list(SUITES))
+    parser.add_argument("--suite", nargs="+", default=["ring", "grid", "digits"], choices=list(SUITES),
+                        help="ring20k (the 90%% target) is not in the default set: it takes about 45 minutes")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=Path("quality-runs"))
     parser.add_argument("--extra", default="", help="more ganzoo train arguments for every run, e.g. '--lr-decay linear'")

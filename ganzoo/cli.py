@@ -235,7 +235,9 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
         import subprocess
 
         command = distributed.launch_command(nproc, _without_nproc(_ARGV), options.get("device"))
-        raise click.exceptions.Exit(subprocess.run(command).returncode)
+        # PYTHONSAFEPATH: `python -m` would otherwise put the current folder first on sys.path in every rank
+        env = {**os.environ, "PYTHONSAFEPATH": "1"}
+        raise click.exceptions.Exit(subprocess.run(command, env=env).returncode)
 
     registry = default_registry()
     world = distributed.setup(_device_kind(options.get("device")))
@@ -263,10 +265,18 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
             result = train(resolved, run_dir, resume=bool(resume),
                            progress=None if quiet or not world.main else _TqdmProgress(),
                            stop_requested=lambda: stop.requested)
+    except BaseException:
+        if not resume and world.main:
+            _discard_if_unused(run_dir)  # a new run that failed before writing anything leaves no folder behind
+        raise
     finally:
         distributed.shutdown()
     if not world.main:
         return
+    if result.status == "diverged":
+        raise GanzooError(f"training diverged: losses or gradients stayed NaN/Inf through {cfg.max_rollbacks} rollbacks "
+                          f"with halved learning rates (see {run_dir}/metrics.jsonl); the last good checkpoint is kept "
+                          f"in {run_dir}/checkpoints: start a new run with lower --lr-g/--lr-d or --grad-clip")
     last = result.last
     parts = [f"{result.status} at step {result.step}"]
     if "d_loss" in last:
@@ -278,6 +288,13 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
     if result.status == "interrupted":
         click.echo(f"checkpoint saved; continue with: ganzoo train --resume {run_dir} --steps {cfg.steps}", err=True)
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
+
+
+def _discard_if_unused(run_dir: Any) -> None:
+    import shutil
+
+    if run_dir.is_dir() and not any(p.is_file() for p in run_dir.rglob("*")):
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _device_kind(device: Optional[str]) -> str:
@@ -446,6 +463,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         if debug:
             raise
         click.echo(f"error: {exc}", err=True)
+        code = EXIT_ERROR
+    except OSError as exc:  # a file the user named, or the disk, said no: say which file and why
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where}{exc.strerror or ' '.join(str(exc).split())}", err=True)
         code = EXIT_ERROR
     except click.exceptions.ClickException as exc:
         exc.show()

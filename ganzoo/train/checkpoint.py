@@ -52,8 +52,14 @@ def save_checkpoint(path: Path, tensors: Mapping[str, torch.Tensor], state: Mapp
 
     header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "state": json.dumps(state, sort_keys=True)}
     ready = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    with atomic_path(path, suffix=".safetensors") as tmp:
-        save_file(ready, str(tmp), metadata=header)
+    try:
+        with atomic_path(path, suffix=".safetensors") as tmp:
+            save_file(ready, str(tmp), metadata=header)
+    except OSError as exc:  # disk full, folder gone or read-only: the rename never happened, the old file is whole
+        reason = exc.strerror or " ".join(str(exc).split())
+        kept = "the previous checkpoint there is intact" if path.exists() else "no earlier checkpoint exists"
+        raise CheckpointError(f"could not write {path} ({reason}); {kept}: free space or fix the folder's permissions, "
+                              "then resume the run") from None
 
 
 def load_checkpoint(path: Path, expect: Optional[Mapping[str, Any]] = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

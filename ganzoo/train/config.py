@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
@@ -57,6 +59,10 @@ class TrainConfig:
     val_metric: str = ""
     val_samples: int = 2500
     early_stop_patience: int = 0
+    # Non-finite guard (fp32 / bf16; fp16 has its loss scaler): checked every N steps and before anything is written.
+    nonfinite_check_every: int = 10
+    nonfinite_patience: int = 3   # bad windows in a row that are skipped before a rollback with half the learning rate
+    max_rollbacks: int = 3        # rollbacks before the run stops as diverged
     hparams: dict[str, Any] = field(default_factory=dict)
     data_options: dict[str, Any] = field(default_factory=dict)
 
@@ -145,6 +151,11 @@ def resolve_config(registry: Registry, options: Mapping[str, Any], set_items: Se
         options: command-line values; None means "not given".
         set_items: ``KEY=VALUE`` strings for hyper-parameters, data options (``data.KEY``) or trainer fields.
     """
+    for key, kind in (("arch", "arch"), ("loss", "loss"), ("dataset", "dataset"), ("val_metric", "metric")):
+        value = options.get(key)
+        if value is not None and not str(value).strip():
+            raise ConfigError(f"--{key.replace('_', '-')} is empty: name one (see 'ganzoo list --kind {kind}'), "
+                              "or leave the option out for the default")
     arch: Architecture = registry.get("arch", options.get("arch") or DEFAULT_ARCH)
     config = TrainConfig(arch=arch.name)
     dataset_name = options.get("dataset") or arch.default_dataset
@@ -181,12 +192,18 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
     for name in ("steps", "batch_size", "n_critic", "val_samples", "penalty_every"):
         if getattr(config, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
+    for name in ("nonfinite_patience",):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"--set {name}={getattr(config, name)} must be at least 1")
+    for name in ("nonfinite_check_every", "max_rollbacks"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"--set {name}={getattr(config, name)} must be 0 or positive")
     for name in ("log_every", "sample_every", "checkpoint_every", "val_every", "early_stop_patience"):
         if getattr(config, name) < 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be 0 (off) or positive, got {getattr(config, name)}")
     for name in ("lr_g", "lr_d"):
-        if not getattr(config, name) > 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(config, name)}")
+        if not 0 < getattr(config, name) < math.inf:
+            raise ConfigError(f"--{name.replace('_', '-')} must be a positive finite number, got {getattr(config, name)}")
     if len(config.betas) != 2 or not all(0 <= b < 1 for b in config.betas):
         raise ConfigError(f"betas {config.betas} must be two numbers in [0, 1), e.g. --set betas=0.5,0.999")
     if not 0 <= config.ema < 1:
@@ -195,7 +212,7 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
         raise ConfigError(f"--label-smoothing {config.label_smoothing} must be in [0, 0.5), e.g. 0.1")
     if config.label_smoothing and not loss.label_smoothing:
         raise ConfigError(f"--label-smoothing has no meaning for loss {loss.name!r}: it applies to 'bce'")
-    if config.penalty_weight is not None and (loss.penalty is None or config.penalty_weight < 0):
+    if config.penalty_weight is not None and (loss.penalty is None or not 0 <= config.penalty_weight < math.inf):
         raise ConfigError(f"--penalty-weight needs a loss with a gradient penalty (e.g. wgan_gp) and a value >= 0, "
                           f"got loss {loss.name!r} and {config.penalty_weight}")
     if config.penalty_every > 1 and loss.penalty is None:
@@ -204,9 +221,9 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
         raise ConfigError(f"--precision {config.precision!r} must be one of {', '.join(PRECISIONS)}")
     if config.lr_decay not in LR_DECAYS:
         raise ConfigError(f"--lr-decay {config.lr_decay!r} must be one of {', '.join(LR_DECAYS)}")
-    if config.grad_clip < 0:
-        raise ConfigError(f"--grad-clip {config.grad_clip} must be 0 (off) or positive")
-    if config.device not in ("auto", "cpu", "cuda") and not config.device.startswith("cuda:"):
+    if not 0 <= config.grad_clip < math.inf:
+        raise ConfigError(f"--grad-clip {config.grad_clip} must be 0 (off) or a positive finite number")
+    if config.device not in ("auto", "cpu", "cuda") and not re.fullmatch(r"cuda:\d+", config.device):
         raise ConfigError(f"--device {config.device!r} must be auto, cpu, cuda or cuda:N")
     if config.channels not in (None, 1, 3):
         raise ConfigError(f"--channels {config.channels} must be 1 or 3")

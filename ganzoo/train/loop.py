@@ -63,7 +63,7 @@ class ProgressSink(Protocol):
 class TrainResult:
     run_dir: Path
     step: int
-    status: str  # "finished", "interrupted" or "early_stopped"
+    status: str  # "finished", "interrupted", "early_stopped" or "diverged" (non-finite values survived every rollback)
     last: dict[str, Any] = field(default_factory=dict)
     best: Optional[dict[str, Any]] = None
 
@@ -257,7 +257,8 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     noise = torch.Generator().manual_seed(cfg.seed + _NOISE_SEED)
     batches = Batches(len(x_all), cfg.seed)
     # images: real samples shown to D so far (a schedule's clock); stage: the schedule's stage of the last iteration
-    counters: dict[str, Any] = {"step": 0, "batches": 0, "images": 0, "stage": None, "best": None, "bad_validations": 0}
+    counters: dict[str, Any] = {"step": 0, "batches": 0, "images": 0, "stage": None, "best": None, "bad_validations": 0,
+                                "lr_scale": 1.0, "rollbacks": 0}
 
     providers = {"arch": arch.name, "loss": loss.name, "dataset": cfg.dataset}
     if resume:
@@ -281,6 +282,8 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     preview_n = PREVIEW_IMAGES if info.kind == "images" else PREVIEW_POINTS
     preview_labels = torch.arange(preview_n) % num_classes if num_classes else None
     sample_model = G_ema if G_ema is not None else G
+    guard = (NonFiniteGuard(cfg, {"G": G, "D": D, "G_ema": G_ema}, {"opt_g": opt_g, "opt_d": opt_d}, counters, device)
+             if cfg.nonfinite_check_every and cfg.precision != "fp16" else None)
 
     def save(which: str) -> None:
         if scaler_d.is_enabled():
@@ -323,10 +326,12 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                 mine = world.part(batch_size * world.size)  # this rank's slice of each global batch
                 global_batch = batch_size * world.size
 
-                if cfg.lr_decay == "linear":  # a function of the step alone, so resuming needs no scheduler state
+                if cfg.lr_decay == "linear" or counters["lr_scale"] != 1.0:
+                    # a function of the step and the rollbacks' scale alone: resuming needs no scheduler state
+                    decay = 1.0 - step / cfg.steps if cfg.lr_decay == "linear" else 1.0
                     for opt, base in ((opt_g, cfg.lr_g), (opt_d, cfg.lr_d)):
                         for group in opt.param_groups:
-                            group["lr"] = base * (1.0 - step / cfg.steps)
+                            group["lr"] = base * decay * counters["lr_scale"]
 
                 # (1) critic: n_critic updates of D on real batches and detached fakes
                 D.requires_grad_(True)
@@ -366,6 +371,8 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                             _accumulate(sums, counts, skip_nonfinite, gp=gp)
                     opt_d.zero_grad(set_to_none=True)
                     scaler_d.scale(total).backward()
+                    if guard is not None:
+                        guard.watch(total, D.parameters())
                     if cfg.grad_clip:
                         scaler_d.unscale_(opt_d)
                         nn.utils.clip_grad_norm_(D.parameters(), cfg.grad_clip)
@@ -383,6 +390,8 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                 g_loss = loss.generator(g_logits)
                 opt_g.zero_grad(set_to_none=True)
                 scaler_g.scale(g_loss).backward()
+                if guard is not None:
+                    guard.watch(g_loss, G.parameters())
                 if cfg.grad_clip:
                     scaler_g.unscale_(opt_g)
                     nn.utils.clip_grad_norm_(G.parameters(), cfg.grad_clip)
@@ -397,6 +406,18 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                 # (3) log / sample / validate / checkpoint
                 last_step = step == cfg.steps
                 record = {}
+                if guard is not None and guard.due(step, cfg, last_step):
+                    event = guard.check(step, counters, world)
+                    if event is not None:
+                        if world.main:
+                            _write_record(log, writer, event)
+                        if event["action"] == "stop":
+                            status = "diverged"
+                            break
+                        step = counters["step"]
+                        sums.clear()
+                        counts.clear()
+                        continue
                 if (cfg.log_every and step % cfg.log_every == 0) or last_step:
                     sums = distributed.mean_across(sums, world)  # every rank logs at the same steps
                     distributed.check_in_sync({"G": G, "D": D}, world, step)
@@ -461,6 +482,77 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
     if world.main:
         _loss_curve(run_dir)
     return TrainResult(run_dir, step, status, record, counters["best"])
+
+
+class NonFiniteGuard:
+    """Catches NaN/Inf losses and gradients without a host sync per step, and recovers from them.
+
+    Each backward ORs "loss or gradient norm not finite" into a flag on the device. The flag is read every
+    ``nonfinite_check_every`` steps and always before anything is logged, validated or saved, so nothing non-finite is
+    ever written. A window that went bad is skipped: the networks, optimizers and step count go back to the last check
+    that passed (kept in memory), while the data position and the noise stream go on, so the retry sees new batches.
+    After ``nonfinite_patience`` bad windows in a row it rolls back the same way with the learning rates halved, and
+    after ``max_rollbacks`` rollbacks it stops the run as diverged.
+    """
+
+    def __init__(self, cfg: TrainConfig, networks: dict[str, Optional[nn.Module]], optimizers: dict[str, Any],
+                 counters: dict[str, Any], device: torch.device):
+        self.cfg, self.counters = cfg, counters
+        self.networks = {k: v for k, v in networks.items() if v is not None}
+        self.optimizers = optimizers
+        self.flag = torch.zeros((), dtype=torch.bool, device=device)
+        self.streak = 0
+        self.snapshot = self._take()
+
+    def watch(self, loss: torch.Tensor, params: Iterator[nn.Parameter]) -> None:
+        grads = [p.grad for p in params if p.grad is not None]
+        norm = torch.stack(torch._foreach_norm(grads)).sum() if grads else loss.new_zeros(())
+        self.flag |= ~(torch.isfinite(loss.detach()) & torch.isfinite(norm))
+
+    def due(self, step: int, cfg: TrainConfig, last_step: bool) -> bool:
+        def every(n: int) -> bool:
+            return bool(n) and step % n == 0
+        return (every(cfg.nonfinite_check_every) or last_step or every(cfg.log_every) or every(cfg.sample_every)
+                or every(cfg.val_every) or every(cfg.checkpoint_every))
+
+    def check(self, step: int, counters: dict[str, Any], world: distributed.World) -> Optional[dict[str, Any]]:
+        """None when the window since the last check was finite; otherwise the event to log, after recovering."""
+        (bad,) = distributed.any_rank([bool(self.flag)], world)
+        self.flag.zero_()
+        if not bad:
+            self.streak = 0
+            self.snapshot = self._take()
+            return None
+        self.streak += 1
+        good_step = self.snapshot["counters"]["step"]
+        event: dict[str, Any] = {"step": step, "event": "nonfinite", "window": [good_step + 1, step]}
+        if self.streak < self.cfg.nonfinite_patience:
+            event["action"] = "skip"
+        elif counters["rollbacks"] >= self.cfg.max_rollbacks:
+            event["action"] = "stop"
+            return event
+        else:
+            event["action"] = "rollback"
+            self.streak = 0
+        self._restore()
+        if event["action"] == "rollback":
+            counters["rollbacks"] += 1
+            counters["lr_scale"] *= 0.5
+            event["lr_scale"] = counters["lr_scale"]
+        event["resume_from"] = counters["step"]
+        return event
+
+    def _take(self) -> dict[str, Any]:
+        return {"networks": {k: copy.deepcopy(m.state_dict()) for k, m in self.networks.items()},
+                "optimizers": {k: copy.deepcopy(o.state_dict()) for k, o in self.optimizers.items()},
+                "counters": {k: copy.deepcopy(self.counters[k]) for k in ("step", "best", "bad_validations", "stage")}}
+
+    def _restore(self) -> None:
+        for key, module in self.networks.items():
+            module.load_state_dict(self.snapshot["networks"][key])
+        for key, opt in self.optimizers.items():
+            opt.load_state_dict(copy.deepcopy(self.snapshot["optimizers"][key]))
+        self.counters.update(copy.deepcopy(self.snapshot["counters"]))
 
 
 def metric_misfit(metric, info: DataInfo, labels: Optional[torch.Tensor]) -> str:  # noqa: ANN001
@@ -630,6 +722,7 @@ def _restore(run_dir: Path, cfg: TrainConfig, G: nn.Module, D: nn.Module, G_ema:
         raise CheckpointError(f"{path} does not match this run's networks ({first[:160]})") from None
     for key in ("step", "batches", "best", "bad_validations"):
         counters[key] = state[key]
+    counters["lr_scale"], counters["rollbacks"] = state.get("lr_scale", 1.0), state.get("rollbacks", 0)
     counters["amp"] = state.get("amp")
     counters["images"] = images_seen(state, cfg.batch_size)
     counters["stage"] = state.get("stage")
