@@ -10,7 +10,7 @@ import re
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ganzoo.errors import ExtensionError
@@ -252,3 +252,35 @@ def test_impl_ext_without_the_extension_raises_and_auto_falls_back(monkeypatch: 
     with pytest.warns(GanzooWarning, match="using the PyTorch reference: not built"):
         value = gradient_penalty(torch.ones(2, 2))
     assert value.item() == pytest.approx(10 * (2**0.5 - 1) ** 2)
+
+
+_TAIL_TOL = {torch.float64: dict(rtol=1e-9, atol=1e-12), torch.float32: dict(rtol=1e-4, atol=1e-5),
+             torch.bfloat16: dict(rtol=3e-2, atol=3e-2), torch.float16: dict(rtol=1e-2, atol=1e-2)}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.integers(1, 12), shape=st.sampled_from([(2,), (7,), (3, 5, 5), (1, 8, 8), (4, 3, 2, 2)]),
+       dtype=st.sampled_from(list(_TAIL_TOL)), loss_kind=st.sampled_from(LOSS_KINDS),
+       penalty_kind=st.sampled_from(PENALTY_KINDS), scale=st.sampled_from([0.0, 1e-3, 1.0, 30.0]),
+       device=st.sampled_from(["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]), seed=st.integers(0, 2**16))
+def test_critic_tail_hypothesis_over_shapes_dtypes_devices_and_values(batch, shape, dtype, loss_kind, penalty_kind, scale,
+                                                                      device, seed) -> None:
+    # fp16 cannot hold a penalty of 10 (30 sqrt(n) - 1)^2 (its largest value is 65,504); under mixed precision the
+    # trainer hands the ops float32 logits and gradients anyway
+    assume(not (dtype == torch.float16 and scale > 1.0))
+    gen = torch.Generator().manual_seed(seed)
+    real = (torch.randn(batch, generator=gen) * 5).to(device=device, dtype=dtype).requires_grad_(True)
+    fake = (torch.randn(batch, generator=gen) * 5).to(device=device, dtype=dtype).requires_grad_(True)
+    grad = (torch.randn(batch, *shape, generator=gen) * scale).to(device=device, dtype=dtype).requires_grad_(True)
+    ext, ext_stats = critic_tail(real, fake, grad, loss_kind, penalty_kind, 10.0, 1.0, impl="ext")
+    # the reference in float64: half and bfloat16 inputs must accumulate in float, so they are held to that
+    ref, ref_stats = critic_tail(real.double(), fake.double(), grad.double(), loss_kind, penalty_kind, 10.0, 1.0,
+                                 impl="ref")
+    tol = _TAIL_TOL[dtype]
+    torch.testing.assert_close(ext.double(), ref, **tol)
+    torch.testing.assert_close(ext_stats.double(), ref_stats.double(), **tol)
+    got = torch.autograd.grad(ext, (real, fake, grad))
+    want = torch.autograd.grad(ref, (real, fake, grad))
+    for a, b in zip(got, want):
+        assert a.dtype == dtype
+        torch.testing.assert_close(a.double(), b.double(), **tol)

@@ -85,3 +85,9 @@ def test_a_full_disk_during_training_is_one_line_and_the_run_resumes(tmp_path: P
     resumed = run_cli("train", "--resume", str(run), "--steps", "10", "--quiet")
     assert resumed.exit_code == 0, resumed.stderr
     assert load_checkpoint(run / "checkpoints" / "last.safetensors")[1]["step"] == 10
+    # and it ends where an uninterrupted run ends, bit for bit
+    straight = tmp_path / "straight"
+    assert run_cli(*[a if a != str(run) else str(straight) for a in args]).exit_code == 0
+    a, _ = load_checkpoint(run / "checkpoints" / "last.safetensors")
+    b, _ = load_checkpoint(straight / "checkpoints" / "last.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
