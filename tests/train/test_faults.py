@@ -91,3 +91,30 @@ def test_a_full_disk_during_training_is_one_line_and_the_run_resumes(tmp_path: P
     a, _ = load_checkpoint(run / "checkpoints" / "last.safetensors")
     b, _ = load_checkpoint(straight / "checkpoints" / "last.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_run_folder_that_turns_read_only_is_one_line_and_keeps_the_last_checkpoint(tmp_path: Path, run_cli,
+                                                                                      monkeypatch) -> None:
+    """The tests run as root, for whom chmod does not stop writes, so the refusal is injected where the OS reports it:
+    creating the checkpoint's temporary file."""
+    import ganzoo.io
+
+    real_mkstemp = ganzoo.io.tempfile.mkstemp
+    calls = {"n": 0}
+
+    def read_only(*args, **kwargs):
+        if kwargs.get("suffix") == ".safetensors":
+            calls["n"] += 1
+            if calls["n"] > 1:
+                raise PermissionError(errno.EACCES, "Permission denied", str(kwargs.get("dir")))
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(ganzoo.io.tempfile, "mkstemp", read_only)
+    run = tmp_path / "run"
+    result = run_cli("train", "--arch", "wgan_gp", "--steps", "10", "--checkpoint-every", "5", "--out", str(run),
+                     "--quiet", "--val-every", "0", "--sample-every", "0", "--log-every", "5")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"error: could not write {run / 'checkpoints' / 'last.safetensors'} (Permission denied); "
+        "the previous checkpoint there is intact")
+    assert load_checkpoint(run / "checkpoints" / "last.safetensors")[1]["step"] == 5
