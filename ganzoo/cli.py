@@ -234,7 +234,7 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
     if nproc is not None and nproc != 1:
         import subprocess
 
-        command = distributed.launch_command(nproc, _without_nproc(_ARGV), options.get("device"))
+        command = distributed.launch_command(nproc, _without_nproc(_ARGV or sys.argv[1:]), options.get("device"))
         # PYTHONSAFEPATH: `python -m` would otherwise put the current folder first on sys.path in every rank
         env = {**os.environ, "PYTHONSAFEPATH": "1"}
         raise click.exceptions.Exit(subprocess.run(command, env=env).returncode)

@@ -24,8 +24,6 @@ from torch import nn
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from ganzoo.train import distributed
-
 from ganzoo import __version__
 from ganzoo.data.common import load_dataset
 from ganzoo.errors import CheckpointError, ConfigError, GanzooWarning, PluginError
@@ -33,6 +31,7 @@ from ganzoo.ops import critic_tail, default_impl, gradient_penalty, interpolate
 from ganzoo.registry import Registry
 from ganzoo.specs import Architecture, DataInfo, GanModels, MetricInput, Plan, Schedule
 from ganzoo.train.checkpoint import flatten_optimizer, load_checkpoint, save_checkpoint, unflatten_optimizer
+from ganzoo.train import distributed
 from ganzoo.train.config import Resolved, TrainConfig
 from ganzoo.train.run import (
     METRICS_FILE,
@@ -363,10 +362,8 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                         d_loss = loss.discriminator(d_real, d_fake, **smoothing)
                         total = d_loss
                         if step_penalty is not None:
-                            gp = gradient_penalty(_penalty_grad(D_train, step_penalty, real, fake, y, noise, world,
-                                                                autocast, scaler_d),
-                                                  step_penalty.kind,
-                                                  step_penalty.weight, step_penalty.center)
+                            grad = _penalty_grad(D_train, step_penalty, real, fake, y, noise, world, autocast, scaler_d)
+                            gp = gradient_penalty(grad, step_penalty.kind, step_penalty.weight, step_penalty.center)
                             total = d_loss + gp
                             _accumulate(sums, counts, skip_nonfinite, gp=gp)
                     opt_d.zero_grad(set_to_none=True)
