@@ -192,9 +192,8 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
     for name in ("steps", "batch_size", "n_critic", "val_samples", "penalty_every"):
         if getattr(config, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
-    for name in ("nonfinite_patience",):
-        if getattr(config, name) < 1:
-            raise ConfigError(f"--set {name}={getattr(config, name)} must be at least 1")
+    if config.nonfinite_patience < 1:
+        raise ConfigError(f"--set nonfinite_patience={config.nonfinite_patience} must be at least 1")
     for name in ("nonfinite_check_every", "max_rollbacks"):
         if getattr(config, name) < 0:
             raise ConfigError(f"--set {name}={getattr(config, name)} must be 0 or positive")

@@ -403,7 +403,7 @@ def train(resolved: Resolved, run_dir: Path, *, resume: bool = False, progress: 
                 # (3) log / sample / validate / checkpoint
                 last_step = step == cfg.steps
                 record = {}
-                if guard is not None and guard.due(step, cfg, last_step):
+                if guard is not None and guard.due(step, last_step):
                     event = guard.check(step, counters, world)
                     if event is not None:
                         if world.main:
@@ -506,7 +506,9 @@ class NonFiniteGuard:
         norm = torch.stack(torch._foreach_norm(grads)).sum() if grads else loss.new_zeros(())
         self.flag |= ~(torch.isfinite(loss.detach()) & torch.isfinite(norm))
 
-    def due(self, step: int, cfg: TrainConfig, last_step: bool) -> bool:
+    def due(self, step: int, last_step: bool) -> bool:
+        cfg = self.cfg
+
         def every(n: int) -> bool:
             return bool(n) and step % n == 0
         return (every(cfg.nonfinite_check_every) or last_step or every(cfg.log_every) or every(cfg.sample_every)
