@@ -7,6 +7,7 @@ CUDA variants run when a GPU is present and skip otherwise.
 from __future__ import annotations
 
 import re
+import zlib
 
 import pytest
 import torch
@@ -49,7 +50,8 @@ def _compare_penalty(g: torch.Tensor, kind: str, weight: float = 10.0, center: f
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("kind", PENALTY_KINDS)
 def test_penalty_matches_reference(device: str, dtype: torch.dtype, shape: tuple, kind: str) -> None:
-    gen = torch.Generator().manual_seed(hash((shape, kind)) % 2**31)
+    # crc32, not hash(): str hashes change with every process (PYTHONHASHSEED), which made the inputs, and so the test, vary
+    gen = torch.Generator().manual_seed(zlib.crc32(repr((shape, kind)).encode()))
     g = (torch.randn(shape, generator=gen, dtype=dtype) * 0.3).to(device)
     _compare_penalty(g, kind, weight=7.5, center=0.8)
 
