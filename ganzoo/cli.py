@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence
 import click
 
 from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.train.config import LR_DECAYS, PRECISIONS, TrainConfig
 
 __all__ = ["cli", "main"]
 
@@ -149,71 +150,101 @@ class _TqdmProgress:
         self.bar.close()
 
 
-class _StopOnSigint:
-    """First Ctrl-C: finish the current step, checkpoint and stop. Second Ctrl-C: stop at once."""
+class _GracefulStop:
+    """The first Ctrl-C (SIGINT) or SIGTERM finishes the current step, checkpoints and stops; a second one stops at once.
+
+    SIGTERM is what torchrun sends its workers when it is stopped, and what SLURM, Kubernetes and ``kill`` send before
+    they kill. Under torchrun a repeated signal does not stop at once: torchrun forwards the terminal's Ctrl-C to every
+    worker, which then sees it twice, and it kills workers itself when they outlast its own timeout.
+    """
+
+    SIGNALS = ("SIGINT", "SIGTERM")
 
     def __init__(self) -> None:
-        self.requested = False
+        self.received: Optional[int] = None
+        self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> "_StopOnSigint":
+    @property
+    def requested(self) -> bool:
+        return self.received is not None
+
+    def __enter__(self) -> "_GracefulStop":
         import signal
 
-        self._previous = signal.getsignal(signal.SIGINT)
+        repeat_stops_at_once = not os.environ.get("TORCHELASTIC_RUN_ID")
 
         def handler(signum, frame):  # noqa: ANN001
-            if self.requested:
-                raise KeyboardInterrupt
-            self.requested = True
-            click.echo("\nstopping after this step (Ctrl-C again to stop at once)...", err=True)
+            if self.received is not None:
+                if repeat_stops_at_once:
+                    raise KeyboardInterrupt
+                return
+            self.received = signum
+            name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+            click.echo(f"\n{name}: stopping after this step (Ctrl-C again to stop at once)...", err=True)
 
-        try:
-            signal.signal(signal.SIGINT, handler)
-        except ValueError:  # not the main thread (e.g. inside a test runner's worker): keep the default
-            self._previous = None
+        for name in self.SIGNALS:
+            signum = getattr(signal, name)
+            try:
+                self._previous[signum] = signal.signal(signum, handler)
+            except ValueError:  # not the main thread (e.g. inside a test runner's worker): keep the default
+                pass
         return self
 
     def __exit__(self, *exc: object) -> None:
         import signal
 
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+    def exit_code(self) -> int:
+        """128 + the signal's number, as a shell reports a process the signal ended: 130 for Ctrl-C, 143 for SIGTERM."""
+        return 128 + (self.received or 2)
+
+
+_DEFAULTS = TrainConfig()
 
 
 @cli.command("train")
-@click.option("--arch", help="Architecture (default: wgan_gp). See 'ganzoo list --kind arch'.")
+@click.option("--arch", help=f"Architecture (default: {_DEFAULTS.arch}). See 'ganzoo list --kind arch'.")
 @click.option("--loss", help="Loss (default: the architecture's).")
 @click.option("--dataset", help="Dataset (default: the architecture's: ring for wgan_gp and vanilla, digits for dcgan).")
 @click.option("--data-dir", type=click.Path(), help="Folder or file for datasets read from disk.")
 @click.option("--image-size", type=int, help="Side of square images, a power of two.")
-@click.option("--channels", type=click.IntRange(1, 3), help="1 (gray) or 3 (RGB).")
+@click.option("--channels", type=click.Choice(["1", "3"]), callback=lambda ctx, param, v: None if v is None else int(v),
+              help="1 (gray) or 3 (RGB).")
 @click.option("--conditional/--unconditional", default=None, help="Condition G and D on class labels.")
-@click.option("--steps", type=int, help="Total generator steps of the run (also when resuming). [default: 2000]")
+@click.option("--steps", type=int, help=f"Total generator steps of the run (also when resuming). [default: {_DEFAULTS.steps}]")
 @click.option("--batch-size", type=int, help="Batch size (default: the architecture's).")
 @click.option("--lr-g", type=float, help="Generator learning rate (TTUR: may differ from --lr-d).")
 @click.option("--lr-d", type=float, help="Discriminator learning rate.")
 @click.option("--n-critic", type=int, help="Critic updates per generator update.")
-@click.option("--seed", type=int, help="Seed of initialisation, noise and data order. [default: 0]")
-@click.option("--device", help="auto, cpu, cuda or cuda:N. [default: auto]")
-@click.option("--ema", type=float, help="Generator weight average decay, 0 = off. [default: 0.999]")
-@click.option("--label-smoothing", type=float, help="One-sided label smoothing for bce (e.g. 0.1). [default: 0]")
+@click.option("--seed", type=int, help=f"Seed of initialisation, noise and data order. [default: {_DEFAULTS.seed}]")
+@click.option("--device", help=f"auto, cpu, cuda or cuda:N. [default: {_DEFAULTS.device}]")
+@click.option("--ema", type=float, help=f"Generator weight average decay, 0 = off. [default: {_DEFAULTS.ema}]")
+@click.option("--label-smoothing", type=float,
+              help=f"One-sided label smoothing for bce (e.g. 0.1). [default: {_DEFAULTS.label_smoothing:g}]")
 @click.option("--penalty-weight", type=float, help="Gradient-penalty lambda (default: the loss's, 10 for wgan_gp).")
 @click.option("--penalty-every", type=int,
-              help="Lazy regularisation: the penalty on every K-th critic update, weighted by K. [default: 1]")
+              help=f"Lazy regularisation: the penalty on every K-th critic update, weighted by K. "
+                   f"[default: {_DEFAULTS.penalty_every}]")
 @click.option("--fused/--no-fused", default=None,
               help="Run the losses and the penalty on ganzoo's compiled kernels (default) or on plain PyTorch.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]),
+@click.option("--precision", type=click.Choice(list(PRECISIONS)),
               help="Mixed precision for the networks (autocast; fp16 adds loss scaling); losses and penalty in float32. "
-                   "[default: fp32]")
-@click.option("--lr-decay", type=click.Choice(["none", "linear"]),
-              help="Learning-rate schedule: linear falls to 0 at the last step. [default: none]")
-@click.option("--grad-clip", type=float, help="Clip gradient norms of G and D to this, 0 = off. [default: 0]")
-@click.option("--log-every", type=int, help="Log losses every N steps. [default: 50]")
-@click.option("--sample-every", type=int, help="Write a sample picture every N steps, 0 = only at the end. [default: 500]")
-@click.option("--checkpoint-every", type=int, help="Checkpoint every N steps (and always at the end). [default: 500]")
-@click.option("--val-every", type=int, help="Validate every N steps, 0 = off. [default: 500]")
+                   f"[default: {_DEFAULTS.precision}]")
+@click.option("--lr-decay", type=click.Choice(list(LR_DECAYS)),
+              help=f"Learning-rate schedule: linear falls to 0 at the last step. [default: {_DEFAULTS.lr_decay}]")
+@click.option("--grad-clip", type=float, help=f"Clip gradient norms of G and D to this, 0 = off. [default: {_DEFAULTS.grad_clip:g}]")
+@click.option("--log-every", type=int, help=f"Log losses every N steps. [default: {_DEFAULTS.log_every}]")
+@click.option("--sample-every", type=int,
+              help=f"Write a sample picture every N steps, 0 = only at the end. [default: {_DEFAULTS.sample_every}]")
+@click.option("--checkpoint-every", type=int,
+              help=f"Checkpoint every N steps (and always at the end). [default: {_DEFAULTS.checkpoint_every}]")
+@click.option("--val-every", type=int, help=f"Validate every N steps, 0 = off. [default: {_DEFAULTS.val_every}]")
 @click.option("--val-metric", help="Validation metric (default: modes for ring/grid, swd otherwise).")
-@click.option("--val-samples", type=int, help="Samples generated for each validation. [default: 2500]")
-@click.option("--early-stop-patience", type=int, help="Stop after K validations without improvement, 0 = off.")
+@click.option("--val-samples", type=int, help=f"Samples generated for each validation. [default: {_DEFAULTS.val_samples}]")
+@click.option("--early-stop-patience", type=int,
+              help=f"Stop after K validations without improvement, 0 = off. [default: {_DEFAULTS.early_stop_patience}]")
 @click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE",
               help="Architecture hyper-parameter (e.g. hidden=256), data option (data.n=5000) or trainer option.")
 @click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: runs/ARCH-DATASET, numbered if taken).")
@@ -227,52 +258,43 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
 
     from ganzoo.registry import default_registry
     from ganzoo.train import distributed, train
-    from ganzoo.train.config import resolve_config
+    from ganzoo.train.config import ResumeChangeError, resolve_config, resolve_resume
 
     if nproc is not None and distributed.world().active:
         raise click.UsageError("--nproc starts torchrun itself: drop it when running under torchrun")
     if nproc is not None and nproc != 1:
-        import subprocess
-
         command = distributed.launch_command(nproc, _without_nproc(_ARGV or sys.argv[1:]), options.get("device"))
-        # PYTHONSAFEPATH: `python -m` would otherwise put the current folder first on sys.path in every rank
-        env = {**os.environ, "PYTHONSAFEPATH": "1"}
-        raise click.exceptions.Exit(subprocess.run(command, env=env).returncode)
+        raise click.exceptions.Exit(_run_torchrun(command))
+    if resume and out:
+        raise click.UsageError("give either --resume RUN or --out, not both")
 
     registry = default_registry()
-    world = distributed.setup(_device_kind(options.get("device")))
-    if resume:
-        if out:
-            raise click.UsageError("give either --resume RUN or --out, not both")
-        run_dir = Path(resume)
-        resolved = _resolve_resume(registry, run_dir, options, set_items, write=world.main)
-    else:
-        resolved = resolve_config(registry, options, set_items)
-        from ganzoo.train.run import default_run_dir, prepare_new_run
-
-        run_dir = None
-        if world.main:  # rank 0 picks (and numbers) the folder; the others write nothing there
-            run_dir = Path(out) if out else default_run_dir(resolved.config.arch, resolved.config.dataset)
-            prepare_new_run(run_dir)
-        run_dir = Path(distributed.broadcast_object(str(run_dir), world))
-    cfg = resolved.config
-    if world.main:
-        ranks = f" in {world.size} processes (global batch {cfg.batch_size * world.size})" if world.active else ""
-        click.echo(f"{'resuming' if resume else 'training'} {cfg.arch} ({cfg.loss} loss) on {cfg.dataset} for "
-                   f"{cfg.steps} steps{ranks} -> {run_dir}", err=True)
     try:
-        with _StopOnSigint() as stop:
-            result = train(resolved, run_dir, resume=bool(resume),
-                           progress=None if quiet or not world.main else _TqdmProgress(),
-                           stop_requested=lambda: stop.requested)
-    except BaseException:
-        if not resume and world.main:
-            _discard_if_unused(run_dir)  # a new run that failed before writing anything leaves no folder behind
-        raise
+        resolved = (resolve_resume(registry, Path(resume), options, set_items) if resume
+                    else resolve_config(registry, options, set_items))
+    except ResumeChangeError as exc:
+        raise click.UsageError(str(exc)) from None
+    cfg = resolved.config
+
+    def announce(run_dir: Path, world: distributed.World) -> None:
+        if world.main:
+            ranks = f" in {world.size} processes (global batch {cfg.batch_size * world.size})" if world.active else ""
+            click.echo(f"{'resuming' if resume else 'training'} {cfg.arch} ({cfg.loss} loss) on {cfg.dataset} for "
+                       f"{cfg.steps} steps{ranks} -> {run_dir}", err=True)
+
+    main_rank = not distributed.world().active or distributed.world().main
+    try:
+        with _GracefulStop() as stop:
+            result = train(resolved, Path(resume or out) if resume or out else None, resume=bool(resume),
+                           progress=None if quiet or not main_rank else _TqdmProgress(),
+                           stop_requested=lambda: stop.requested, announce=announce)
     finally:
         distributed.shutdown()
-    if not world.main:
+    if not main_rank:
+        if result.status == "interrupted":
+            raise click.exceptions.Exit(stop.exit_code())
         return
+    run_dir = result.run_dir
     if result.status == "diverged":
         raise GanzooError(f"training diverged: losses or gradients stayed NaN/Inf through {cfg.max_rollbacks} rollbacks "
                           f"with halved learning rates (see {run_dir}/metrics.jsonl); the last good checkpoint is kept "
@@ -287,22 +309,25 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
     click.echo(f"run folder: {run_dir}")
     if result.status == "interrupted":
         click.echo(f"checkpoint saved; continue with: ganzoo train --resume {run_dir} --steps {cfg.steps}", err=True)
-        raise click.exceptions.Exit(EXIT_INTERRUPTED)
+        raise click.exceptions.Exit(stop.exit_code())
 
 
-def _discard_if_unused(run_dir: Any) -> None:
-    import shutil
+def _run_torchrun(command: list[str]) -> int:
+    """Run torchrun and wait for it. Ctrl-C in a terminal reaches torchrun and its workers directly (one process group),
+    so this process ignores it; a SIGTERM sent to this process alone is passed on to torchrun, which passes it to the
+    workers: either way they stop gracefully, and this process returns torchrun's exit code."""
+    import signal
+    import subprocess
 
-    if run_dir.is_dir() and not any(p.is_file() for p in run_dir.rglob("*")):
-        shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def _device_kind(device: Optional[str]) -> str:
-    if device in (None, "auto"):
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return "cuda" if device.startswith("cuda") else "cpu"
+    # PYTHONSAFEPATH: `python -m` would otherwise put the current folder first on sys.path in every rank
+    child = subprocess.Popen(command, env={**os.environ, "PYTHONSAFEPATH": "1"})
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+                signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))}
+    try:
+        return child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _without_nproc(argv: Sequence[str]) -> list[str]:
@@ -315,31 +340,6 @@ def _without_nproc(argv: Sequence[str]) -> list[str]:
         elif not arg.startswith("--nproc="):
             out.append(arg)
     return out
-
-
-def _resolve_resume(registry: Any, run_dir: Any, options: dict[str, Any], set_items: Sequence[str],
-                    write: bool = True) -> Any:
-    from ganzoo.io import atomic_write_json
-    from ganzoo.train.config import RESUMABLE_FIELDS, check_saved, config_from_json
-    from ganzoo.train.run import CONFIG_FILE, read_run_config
-
-    saved = read_run_config(run_dir)
-    config = config_from_json(saved["config"])
-    if set_items:
-        raise click.UsageError("--set cannot change a run being resumed; start a new run to change its settings")
-    for key, value in options.items():
-        if value is None:
-            continue
-        if key in RESUMABLE_FIELDS:
-            setattr(config, key, value)
-        elif value != getattr(config, key) and not (key == "arch" and value == config.arch):
-            flag = "--" + key.replace("_", "-")
-            raise click.UsageError(f"{run_dir} was trained with {key} {getattr(config, key)!r}; {flag} {value!r} cannot "
-                                   "change it when resuming")
-    resolved = check_saved(registry, config)
-    if write:
-        atomic_write_json(run_dir / CONFIG_FILE, {**saved, "config": resolved.config.to_json()})
-    return resolved
 
 
 # ------------------------------------------------------------------------------------------------------------- sample

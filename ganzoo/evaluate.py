@@ -21,8 +21,9 @@ from ganzoo.errors import ConfigError
 from ganzoo.io import atomic_path
 from ganzoo.registry import Registry
 from ganzoo.specs import Metric, MetricInput
-from ganzoo.train.loop import at_data_size, generate, metric_misfit
+from ganzoo.train.models import generate
 from ganzoo.train.sample import load_generator
+from ganzoo.train.validation import at_data_size, metric_misfit
 
 __all__ = ["Evaluation", "evaluate", "render"]
 

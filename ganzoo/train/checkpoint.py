@@ -1,6 +1,16 @@
 """Checkpoints: every tensor in safetensors (networks, generator average, optimizer states, RNG state), the counters and
 optimizer hyper-parameters as JSON in the same file's header, so one atomic rename writes a consistent checkpoint. Loading
-never unpickles anything: a file that is not a ganzoo safetensors checkpoint is refused with one line."""
+never unpickles anything: a file that is not a ganzoo safetensors checkpoint is refused with one line.
+
+This module is the only one that knows a training checkpoint's layout:
+
+```
+G/<name>, D/<name>, G_ema/<name>        the networks' state dicts (G_ema only when the run keeps a generator average)
+opt_g/state/<param>/<key>, opt_d/...    optimizer tensors; their param groups and plain values are in the JSON
+rng/noise                               the noise generator's state
+JSON state                              TrainState, arch / loss / dataset, opt_g / opt_d metadata, ganzoo_version
+```
+"""
 
 from __future__ import annotations
 
@@ -9,11 +19,15 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import torch
+from torch import nn
 
 from ganzoo.errors import CheckpointError
 from ganzoo.io import atomic_path
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "save_checkpoint", "load_checkpoint", "flatten_optimizer", "unflatten_optimizer"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "save_checkpoint", "load_checkpoint", "flatten_optimizer", "unflatten_optimizer",
+           "save_training", "restore_training", "generator_weights", "identity"]
+
+NOISE_KEY = "rng/noise"
 
 FORMAT = "ganzoo-checkpoint"
 FORMAT_VERSION = 1
@@ -96,3 +110,53 @@ def load_checkpoint(path: Path, expect: Optional[Mapping[str, Any]] = None) -> t
         if state.get(key) != value:
             raise CheckpointError(f"{path} was written for {key} {state.get(key)!r}, not {value!r}")
     return tensors, state
+
+
+def identity(arch: str, loss: str, dataset: str) -> dict[str, str]:
+    """What a checkpoint says it was written for; resuming and sampling check it."""
+    return {"arch": arch, "loss": loss, "dataset": dataset}
+
+
+def save_training(path: Path, networks: Mapping[str, Optional[nn.Module]], optimizers: Mapping[str, torch.optim.Optimizer],
+                  noise: torch.Generator, state: Mapping[str, Any]) -> None:
+    """Write a training checkpoint: ``networks`` by prefix (``G``, ``D``, ``G_ema``; None is skipped), ``optimizers`` by
+    name (``opt_g``, ``opt_d``), the noise stream and the JSON ``state``."""
+    tensors: dict[str, torch.Tensor] = {}
+    for prefix, module in networks.items():
+        if module is not None:
+            tensors.update({f"{prefix}/{k}": v for k, v in module.state_dict().items()})
+    meta: dict[str, Any] = {}
+    for name, optimizer in optimizers.items():
+        opt_tensors, meta[name] = flatten_optimizer(name, optimizer.state_dict())
+        tensors.update(opt_tensors)
+    tensors[NOISE_KEY] = noise.get_state()
+    save_checkpoint(path, tensors, {**state, **meta})
+
+
+def restore_training(path: Path, expect: Mapping[str, Any], networks: Mapping[str, Optional[nn.Module]],
+                     optimizers: Mapping[str, torch.optim.Optimizer], noise: torch.Generator) -> dict[str, Any]:
+    """Load a checkpoint written by ``save_training`` into the given networks, optimizers and noise generator; return its
+    JSON state. Raises ``CheckpointError`` when the file does not fit them."""
+    tensors, state = load_checkpoint(path, expect=expect)
+    try:
+        for prefix, module in networks.items():
+            if module is not None:
+                module.load_state_dict(_with_prefix(tensors, prefix), strict=True)
+        for name, optimizer in optimizers.items():
+            optimizer.load_state_dict(unflatten_optimizer(name, tensors, state[name]))
+        noise.set_state(tensors[NOISE_KEY])
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path} does not match this run's networks ({first[:160]})") from None
+    return state
+
+
+def generator_weights(tensors: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], bool]:
+    """The generator's weights in a training checkpoint: the average (``G_ema``) when the run kept one, and whether it is."""
+    averaged = any(k.startswith("G_ema/") for k in tensors)
+    return _with_prefix(tensors, "G_ema" if averaged else "G"), averaged
+
+
+def _with_prefix(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    lead = prefix + "/"
+    return {k[len(lead):]: v for k, v in tensors.items() if k.startswith(lead)}

@@ -14,7 +14,8 @@ from ganzoo.errors import ConfigError
 from ganzoo.registry import Registry
 from ganzoo.specs import DATA_KINDS, Architecture, DataRequest, Dataset, Loss, Metric
 
-__all__ = ["TrainConfig", "Resolved", "resolve_config", "parse_set_items", "config_from_json", "DEFAULT_ARCH"]
+__all__ = ["TrainConfig", "Resolved", "resolve_config", "resolve_resume", "parse_set_items", "config_from_json",
+           "DEFAULT_ARCH", "ResumeChangeError"]
 
 DEFAULT_ARCH = "wgan_gp"
 LR_DECAYS = ("none", "linear")  # linear: both learning rates fall to 0 at the run's last step
@@ -257,6 +258,30 @@ def config_from_json(data: Mapping[str, Any]) -> TrainConfig:
     if "betas" in values:
         values["betas"] = tuple(values["betas"])
     return TrainConfig(**values)
+
+
+class ResumeChangeError(ConfigError):
+    """An option given with --resume would change what the run computes (a usage error: exit 2)."""
+
+
+def resolve_resume(registry: Registry, run_dir: Any, options: Mapping[str, Any], set_items: Sequence[str] = ()) -> Resolved:
+    """The saved config of the run in ``run_dir`` with the command line's resumable options applied (``--steps``, the
+    cadences, ...); any other option that differs from the saved value is refused."""
+    from ganzoo.train.run import read_run_config  # torch-free config: the CLI reads its defaults for --help
+
+    config = config_from_json(read_run_config(run_dir)["config"])
+    if set_items:
+        raise ResumeChangeError("--set cannot change a run being resumed; start a new run to change its settings")
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in RESUMABLE_FIELDS:
+            setattr(config, key, value)
+        elif value != getattr(config, key) and not (key == "arch" and value == config.arch):
+            flag = "--" + key.replace("_", "-")
+            raise ResumeChangeError(f"{run_dir} was trained with {key} {getattr(config, key)!r}; {flag} {value!r} "
+                                    "cannot change it when resuming")
+    return check_saved(registry, config)
 
 
 def check_saved(registry: Registry, config: TrainConfig) -> Resolved:

@@ -6,6 +6,7 @@ RUN/checkpoints/last.safetensors, best.safetensors
 RUN/metrics.jsonl               one JSON object per logged step / validation
 RUN/samples/step_000500.png     sample grids (images) or scatter plots (2-D points)
 RUN/loss_curve.png
+RUN/.lock                       held (flock) by the process training the run; see ganzoo.train.lock
 ```
 """
 
@@ -13,17 +14,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.io import TEMP_PREFIX, atomic_write_bytes, atomic_write_json
 from ganzoo.specs import DataInfo
+from ganzoo.train import distributed
+from ganzoo.train.lock import LOCK_FILE, RunLock
 
 __all__ = ["CONFIG_FILE", "METRICS_FILE", "checkpoint_path", "default_run_dir", "prepare_new_run", "read_run_config",
-           "info_to_json", "info_from_json", "clean_temp_files"]
+           "info_to_json", "info_from_json", "clean_temp_files", "open_run", "write_run_config", "update_run_config"]
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -55,11 +58,71 @@ def _check_writable(folder: Path) -> None:
 
 def prepare_new_run(run_dir: Path) -> None:
     """Make sure a new run can be written to ``run_dir`` without touching an existing run."""
-    if (run_dir / CONFIG_FILE).exists():
-        raise ConfigError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, or choose another --out")
+    _refuse_existing_run(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"--out {run_dir} is a file, not a folder")
     _check_writable(run_dir)
+
+
+def _refuse_existing_run(run_dir: Path) -> None:
+    if (run_dir / CONFIG_FILE).exists():
+        started = "" if checkpoint_path(run_dir).exists() else " (it stopped before its first checkpoint: --resume starts it from step 0)"
+        raise ConfigError(f"{run_dir} already holds a run{started}: continue it with --resume {run_dir}, "
+                          "or choose another --out")
+
+
+def _claim_default_run_dir(arch: str, dataset: str) -> Path:
+    """``default_run_dir``, created here: two runs started together never pick the same number."""
+    while True:
+        candidate = default_run_dir(arch, dataset)
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"cannot write to {candidate}: {exc.strerror or exc}; choose another --out") from None
+
+
+@contextlib.contextmanager
+def open_run(run_dir: Optional[Path], world: distributed.World, *, resume: bool,
+             default_name: tuple[str, str]) -> Iterator[Path]:
+    """The run folder, trained by this process alone for the duration of the block.
+
+    Rank 0 claims it: a new run's folder (``run_dir``, or the next free ``runs/ARCH-DATASET[-N]``) must not hold a run;
+    a resumed one must. It holds the folder's lock (``RunLock``) until the block ends and broadcasts the path to the
+    other ranks. A new run that fails before writing anything leaves no folder behind.
+    """
+    lock = None
+    if world.main:
+        if resume:
+            lock = RunLock(run_dir).acquire()
+        else:
+            if run_dir is None:
+                run_dir = _claim_default_run_dir(*default_name)
+            prepare_new_run(run_dir)
+            lock = RunLock(run_dir).acquire()
+            try:
+                _refuse_existing_run(run_dir)  # again, now that no other process can be writing it
+            except BaseException:
+                lock.release()
+                raise
+    run_dir = Path(distributed.broadcast_object(str(run_dir), world))
+    try:
+        yield run_dir
+    except BaseException:
+        if lock is not None and not resume:
+            lock.release()
+            _discard_if_unused(run_dir)
+        raise
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _discard_if_unused(run_dir: Path) -> None:
+    if run_dir.is_dir() and not any(p.is_file() and p.name != LOCK_FILE for p in run_dir.rglob("*")):
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def write_run_config(run_dir: Path, config_json: Mapping[str, Any], info: DataInfo, providers: Mapping[str, str],
@@ -71,6 +134,11 @@ def write_run_config(run_dir: Path, config_json: Mapping[str, Any], info: DataIn
         "data_info": info_to_json(info),
         "providers": dict(providers),
     })
+
+
+def update_run_config(run_dir: Path, config_json: Mapping[str, Any]) -> None:
+    """Replace the config of an existing run (a resume's new --steps or cadences), keeping what else it recorded."""
+    atomic_write_json(run_dir / CONFIG_FILE, {**read_run_config(run_dir), "config": dict(config_json)})
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:

@@ -15,10 +15,11 @@ from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.io import atomic_path
 from ganzoo.registry import Registry
 from ganzoo.specs import DataInfo
-from ganzoo.train.checkpoint import load_checkpoint
+from ganzoo.train.checkpoint import generator_weights, load_checkpoint
 from ganzoo.train.config import TrainConfig, config_from_json
-from ganzoo.train.loop import build_models, generate, images_seen, pick_device
+from ganzoo.train.models import build_models, generate, pick_device
 from ganzoo.train.run import checkpoint_path, info_from_json, read_run_config
+from ganzoo.train.state import images_seen
 
 __all__ = ["LoadedGenerator", "load_generator", "sample_to_file"]
 
@@ -47,14 +48,13 @@ def load_generator(registry: Registry, run_dir: Path, which: str = "last", devic
     torch.manual_seed(0)
     # a growing generator at the stage the run had reached when this checkpoint was written
     models, _ = build_models(arch, config, info, dev, num_classes, images_seen(state, config.batch_size))
-    prefix = "G_ema/" if any(k.startswith("G_ema/") for k in tensors) else "G/"
-    weights = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    weights, averaged = generator_weights(tensors)
     try:
         models.generator.load_state_dict(weights, strict=True)
     except RuntimeError as exc:
         raise CheckpointError(f"{run_dir}: checkpoint does not fit the generator ({str(exc).splitlines()[0][:160]})") from None
     return LoadedGenerator(models.generator.eval(), models.latent_dim, info, config, num_classes, state["step"], dev,
-                           prefix == "G_ema/")
+                           averaged)
 
 
 def sample_to_file(loaded: LoadedGenerator, n: int, out: Path, seed: int = 0, class_id: Optional[int] = None) -> torch.Tensor:

@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from ganzoo.ops import gradient_penalty
 from ganzoo.train.checkpoint import load_checkpoint
-from ganzoo.train.loop import _penalty_grad
+from ganzoo.train.steps import penalty_grad as _penalty_grad
 from ganzoo.specs import Penalty
 from tests.conftest import run_subprocess
 

@@ -1,0 +1,211 @@
+"""The networks of a run and what is made with them: building and checking an architecture's networks, everything that
+learns in a run (networks, DDP wrappers, optimizers, loss scalers, generator average), and drawing samples."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from ganzoo.errors import ConfigError, PluginError
+from ganzoo.specs import Architecture, DataInfo, GanModels, Plan, Schedule
+from ganzoo.train import distributed
+from ganzoo.train.config import TrainConfig
+from ganzoo.train.state import TrainState
+
+__all__ = ["pick_device", "check_models", "build_models", "Networks", "build_networks", "generate", "ema_decay", "update_ema",
+           "eval_mode"]
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for, but torch sees no CUDA device: use --device cpu or auto")
+    return device
+
+
+@contextlib.contextmanager
+def eval_mode(module: nn.Module) -> Iterator[None]:
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
+
+
+def check_models(models: Any, arch: str, info: DataInfo, device: torch.device, num_classes: int,
+                 shape: Optional[tuple[int, ...]] = None) -> GanModels:
+    """Move the networks to ``device`` and check that they keep the contract on a batch of two: the generator makes
+    samples of ``shape`` (default: the data's; a schedule's plan says otherwise) and the discriminator takes them and
+    returns one logit each."""
+    shape = tuple(info.shape if shape is None else shape)
+    if not isinstance(models, GanModels):
+        raise PluginError(f"architecture {arch!r} built {type(models).__name__}, expected GanModels")
+    models.generator.to(device)
+    models.discriminator.to(device)
+    z = torch.zeros(2, models.latent_dim, device=device)
+    y = torch.zeros(2, dtype=torch.long, device=device) if num_classes else None
+    with torch.no_grad(), eval_mode(models.generator), eval_mode(models.discriminator):
+        sample = models.generator(z, y)
+        logits = models.discriminator(sample, y)
+    if tuple(sample.shape[1:]) != shape:
+        raise PluginError(f"architecture {arch!r}: generator makes {tuple(sample.shape[1:])}, expected {shape}")
+    if tuple(logits.shape) != (2,):
+        raise PluginError(f"architecture {arch!r}: discriminator must return one logit per sample, got {tuple(logits.shape)}")
+    return models
+
+
+def build_models(arch: Architecture, cfg: TrainConfig, info: DataInfo, device: torch.device, num_classes: int,
+                 images: int) -> tuple[GanModels, Optional[Schedule]]:
+    """The architecture's networks (initialised from the global generator) and its schedule, if any, put in the state
+    its plan gives after ``images`` real samples, on ``device`` and checked against the contract."""
+    models = arch.build(info, dict(cfg.hparams), num_classes)
+    schedule: Optional[Schedule] = arch.schedule(info, dict(cfg.hparams), cfg.batch_size) if arch.schedule else None
+    shape = None
+    if schedule is not None:
+        plan = schedule.plan(images)
+        for network in (models.generator, models.discriminator):
+            schedule.apply(network, plan)
+        shape = plan.shape
+    return check_models(models, arch.name, info, device, num_classes, shape), schedule
+
+
+@dataclass
+class Networks:
+    """Everything that learns in a run: G and D, the generator average, their optimizers and fp16 loss scalers.
+
+    ``G_train`` / ``D_train`` are the networks whose gradients DDP averages across ranks (the plain networks in one
+    process). Each phase calls the network it does not train unwrapped, so no rank waits for gradients that phase
+    never makes.
+    """
+
+    G: nn.Module
+    D: nn.Module
+    G_ema: Optional[nn.Module]
+    G_train: nn.Module
+    D_train: nn.Module
+    latent_dim: int
+    schedule: Optional[Schedule]
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    scaler_g: torch.amp.GradScaler
+    scaler_d: torch.amp.GradScaler
+    amp_dtype: Optional[torch.dtype]
+    device: torch.device
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The networks' forward passes in the run's precision (losses and the penalty stay float32)."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator pictures and validation draw from: the average when the run keeps one."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+    def modules(self) -> dict[str, Optional[nn.Module]]:
+        return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"opt_g": self.opt_g, "opt_d": self.opt_d}
+
+    def scaler_states(self) -> Optional[dict[str, Any]]:
+        return {"d": self.scaler_d.state_dict(), "g": self.scaler_g.state_dict()} if self.scaler_d.is_enabled() else None
+
+    def load_scaler_states(self, states: Optional[dict[str, Any]]) -> None:
+        if states and self.scaler_d.is_enabled():
+            self.scaler_d.load_state_dict(states["d"])
+            self.scaler_g.load_state_dict(states["g"])
+
+    def follow_schedule(self, state: TrainState) -> Optional[Plan]:
+        """The schedule's plan for this iteration (a pure function of the images seen), with every network put in its
+        state (stage, fade-in); a new stage may reset the optimizers. None without a schedule."""
+        if self.schedule is None:
+            return None
+        plan = self.schedule.plan(state.images)
+        if plan.stage != state.stage:
+            if state.stage is not None and plan.reset_optimizers:
+                self.opt_g.state.clear()
+                self.opt_d.state.clear()
+            state.stage = plan.stage
+        for network in (self.G, self.D, self.G_ema):
+            if network is not None:
+                self.schedule.apply(network, plan)
+        return plan
+
+    def set_learning_rates(self, cfg: TrainConfig, step: int, lr_scale: float) -> None:
+        """The learning rates at ``step``: a function of the step and the guard's scale alone, so resuming needs no
+        scheduler state."""
+        if cfg.lr_decay != "linear" and lr_scale == 1.0:
+            return
+        decay = 1.0 - step / cfg.steps if cfg.lr_decay == "linear" else 1.0
+        for opt, base in ((self.opt_g, cfg.lr_g), (self.opt_d, cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * decay * lr_scale
+
+
+def build_networks(arch: Architecture, cfg: TrainConfig, info: DataInfo, device: torch.device, num_classes: int,
+                   world: distributed.World) -> Networks:
+    """A new run's networks, initialised from ``cfg.seed``, with their optimizers, scalers and DDP wrappers."""
+    torch.manual_seed(cfg.seed)  # network initialisation is the only user of the global generator
+    models, schedule = build_models(arch, cfg, info, device, num_classes, images=0)
+    G, D = models.generator, models.discriminator
+    G_ema = copy.deepcopy(G).requires_grad_(False).eval() if cfg.ema > 0 else None
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
+    if amp_dtype is not None and device.type == "cuda" and info.kind == "images":
+        # tensor cores want NHWC: convolutions in half precision run fastest in channels_last
+        for network in (G, D, G_ema):
+            if network is not None:
+                network.to(memory_format=torch.channels_last)
+    G_train, D_train = G, D
+    if world.active:
+        ids = [device.index] if device.type == "cuda" else None
+        # a growing network leaves its future blocks unused until their stage
+        D_train = DistributedDataParallel(D, device_ids=ids, find_unused_parameters=schedule is not None)
+        G_train = DistributedDataParallel(G, device_ids=ids, find_unused_parameters=schedule is not None)
+    # fp16 scales the losses (and the penalty's inner gradient) so that small gradients do not flush to zero
+    fp16 = cfg.precision == "fp16"
+    return Networks(G=G, D=D, G_ema=G_ema, G_train=G_train, D_train=D_train, latent_dim=models.latent_dim,
+                    schedule=schedule,
+                    opt_g=torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas),
+                    opt_d=torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas),
+                    scaler_g=torch.amp.GradScaler(device.type, enabled=fp16),
+                    scaler_d=torch.amp.GradScaler(device.type, enabled=fp16),
+                    amp_dtype=amp_dtype, device=device)
+
+
+def ema_decay(target: float, updates: int) -> float:
+    """Warm-up: the average starts short (it would otherwise drag the random initial weights along for thousands of
+    steps) and lengthens towards ``target``: min(target, (1 + t) / (10 + t))."""
+    return min(target, (1.0 + updates) / (10.0 + updates))
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    for p_ema, p in zip(ema.parameters(), model.parameters()):
+        p_ema.lerp_(p, 1.0 - decay)
+    for b_ema, b in zip(ema.buffers(), model.buffers()):
+        b_ema.copy_(b)
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, n: int, latent_dim: int, device: torch.device, gen: torch.Generator,
+             labels: Optional[torch.Tensor] = None, batch: int = 500) -> torch.Tensor:
+    """``n`` samples (on the CPU) from ``generator`` in eval mode, with noise drawn from ``gen``."""
+    out = []
+    with eval_mode(generator):
+        for start in range(0, n, batch):
+            count = min(batch, n - start)
+            z = torch.randn(count, latent_dim, generator=gen).to(device)
+            y = labels[start:start + count].to(device) if labels is not None else None
+            out.append(generator(z, y).float().cpu())
+    return torch.cat(out)

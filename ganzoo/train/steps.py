@@ -1,0 +1,117 @@
+"""One critic update and one generator update, and the optimizer step both end in.
+
+Each returns the values the run logs, left on the device (reading one would force a host sync)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from typing import Any, Callable, Optional
+
+import torch
+from torch import nn
+
+from ganzoo.ops import critic_tail, gradient_penalty, interpolate
+from ganzoo.specs import Loss, Penalty
+from ganzoo.train import distributed
+from ganzoo.train.guard import NonFiniteGuard
+from ganzoo.train.models import Networks, ema_decay, update_ema
+
+__all__ = ["critic_step", "generator_step", "optimizer_step", "penalty_grad", "penalty_this_update"]
+
+
+def penalty_this_update(penalty: Optional[Penalty], every: int, update: int) -> Optional[Penalty]:
+    """Lazy regularisation: the penalty on every ``every``-th critic update only (``update`` counts from 1), weighted by
+    ``every`` so that its average pull is unchanged."""
+    if penalty is None or (update - 1) % every != 0:
+        return None
+    return dataclasses.replace(penalty, weight=penalty.weight * every) if every > 1 else penalty
+
+
+def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], loss: Loss, penalty: Optional[Penalty],
+                noise: torch.Generator, world: distributed.World, *, label_smoothing: float = 0.0,
+                grad_clip: float = 0.0, guard: Optional[NonFiniteGuard] = None) -> dict[str, torch.Tensor]:
+    """One update of D on a real batch (this rank's slice) and as many detached fakes, with ``penalty`` when given.
+
+    A loss that names a kernel ``kind`` runs loss and penalty as one op (fused unless ``--no-fused``), its statistics
+    from the same pass."""
+    global_batch = real.shape[0] * world.size
+    mine = world.part(global_batch)
+    with nets.autocast():
+        with torch.no_grad():
+            z = torch.randn(global_batch, nets.latent_dim, generator=noise)[mine].to(nets.device)
+            fake = nets.G(z, y).float()
+        d_real, d_fake = nets.D_train(real, y).float(), nets.D_train(fake, y).float()
+    logged: dict[str, torch.Tensor] = {}
+    if penalty is not None and loss.kind is not None:
+        grad = penalty_grad(nets.D_train, penalty, real, fake, y, noise, world, nets.autocast, nets.scaler_d)
+        total, stats = critic_tail(d_real, d_fake, grad, loss.kind, penalty.kind, penalty.weight, penalty.center,
+                                   label_smoothing)
+        logged["gp"] = stats[3]
+        d_loss = total.detach() - stats[3]
+    else:
+        smoothing = {"label_smoothing": label_smoothing} if loss.label_smoothing else {}
+        d_loss = total = loss.discriminator(d_real, d_fake, **smoothing)
+        if penalty is not None:
+            grad = penalty_grad(nets.D_train, penalty, real, fake, y, noise, world, nets.autocast, nets.scaler_d)
+            logged["gp"] = gradient_penalty(grad, penalty.kind, penalty.weight, penalty.center)
+            total = d_loss + logged["gp"]
+    optimizer_step(total, nets.opt_d, nets.scaler_d, nets.D, grad_clip, guard)
+    return {**logged, "d_loss": d_loss, "d_real": d_real.mean(), "d_fake": d_fake.mean()}
+
+
+def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: distributed.World, batch_size: int,
+                   num_classes: int, step: int, *, ema: float = 0.0, grad_clip: float = 0.0,
+                   guard: Optional[NonFiniteGuard] = None) -> dict[str, torch.Tensor]:
+    """One update of G through a frozen D (``batch_size`` per rank), then the generator average's, at ``step``."""
+    global_batch = batch_size * world.size
+    mine = world.part(global_batch)
+    nets.D.requires_grad_(False)
+    y = torch.randint(num_classes, (global_batch,), generator=noise)[mine].to(nets.device) if num_classes else None
+    z = torch.randn(global_batch, nets.latent_dim, generator=noise)[mine].to(nets.device)
+    with nets.autocast():
+        logits = nets.D(nets.G_train(z, y), y).float()
+    g_loss = loss.generator(logits)
+    optimizer_step(g_loss, nets.opt_g, nets.scaler_g, nets.G, grad_clip, guard)
+    nets.D.requires_grad_(True)
+    if nets.G_ema is not None:
+        update_ema(nets.G_ema, nets.G, ema_decay(ema, step))
+    return {"g_loss": g_loss}
+
+
+def optimizer_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                   network: nn.Module, grad_clip: float, guard: Optional[NonFiniteGuard]) -> None:
+    """Backward (scaled under fp16), the guard's look at the loss and gradients, clipping, and the step."""
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if guard is not None:
+        guard.watch(loss, network.parameters())
+    if grad_clip:
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(network.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+
+
+def penalty_grad(D: Callable[..., torch.Tensor], penalty: Penalty, real: torch.Tensor, fake: torch.Tensor,
+                 y: Optional[torch.Tensor], noise: torch.Generator, world: distributed.World = distributed.World(),
+                 autocast: Callable[[], Any] = contextlib.nullcontext,
+                 scaler: Optional[torch.amp.GradScaler] = None) -> torch.Tensor:
+    """g = dD(x)/dx at interpolates (WGAN-GP), real (R1) or fake (R2) samples, kept in the graph for the penalty.
+
+    D may be DDP-wrapped: the inner ``autograd.grad`` is taken with respect to the inputs only, so it fires none of
+    DDP's gradient hooks; the parameters' gradients, penalty included, reach them once, in the critic's one backward."""
+    if penalty.on == "interpolates":
+        eps = torch.rand(real.shape[0] * world.size, generator=noise)[world.part(real.shape[0] * world.size)]
+        point = interpolate(fake, real, eps.to(real.device))
+    else:
+        point = real if penalty.on == "real" else fake
+    point = point.detach().requires_grad_(True)
+    with autocast():
+        score = D(point, y).float().sum()
+    if scaler is not None and scaler.is_enabled():
+        # fp16: take the inner gradient of the scaled score and unscale it, as torch.amp's gradient-penalty recipe does
+        (grad,) = torch.autograd.grad(scaler.scale(score), point, create_graph=True)
+        return grad / scaler.get_scale()
+    (grad,) = torch.autograd.grad(score, point, create_graph=True)
+    return grad.float()
