@@ -28,8 +28,7 @@ PyObject* PyInit__C(void) {
 }
 }
 
-// loss_kind: 0 bce (softplus form, one-sided label smoothing), 1 hinge, 2 wasserstein.
-// penalty_kind: 0 two-sided (||g|| - center)^2, 1 one-sided max(0, ||g|| - center)^2, 2 squared norm (R1 / R2, weight / 2).
+// loss_kind, penalty_kind: the kernel codes of ganzoo/ops/kinds.py's table (LossKind, PenaltyKind in ops_common.h).
 TORCH_LIBRARY(ganzoo, m) {
   // weight * mean_i f(||g_i||) over per-sample norms of all non-batch dims -> (scalar loss, norms (B,))
   m.def("gradient_penalty(Tensor grad, int kind, float weight, float center) -> (Tensor, Tensor)");

@@ -10,8 +10,9 @@
 
 namespace ganzoo {
 
-enum LossKind : int64_t { kBce = 0, kHinge = 1, kWasserstein = 2 };
-enum PenaltyKind : int64_t { kTwoSided = 0, kOneSided = 1, kSquaredNorm = 2 };
+// The kernel codes of ganzoo/ops/kinds.py's table (tests/ops/test_kinds.py holds the two together).
+enum LossKind : int64_t { kBce = 0, kHinge = 1, kWasserstein = 2, kLossKindCount };
+enum PenaltyKind : int64_t { kTwoSided = 0, kOneSided = 1, kSquaredNorm = 2, kPenaltyKindCount };
 
 inline void check_float(const at::Tensor& t, const char* name) {
   TORCH_CHECK(at::isFloatingType(t.scalar_type()), "ganzoo: ", name, " must be a floating-point tensor, got ",
@@ -26,11 +27,14 @@ inline int64_t check_grad(const at::Tensor& grad) {
   return grad.size(0);
 }
 
-inline void check_kinds(int64_t loss_kind, int64_t penalty_kind) {
-  TORCH_CHECK(loss_kind >= 0 && loss_kind <= 2, "ganzoo: loss kind must be 0 (bce), 1 (hinge) or 2 (wasserstein), got ",
-              loss_kind);
-  TORCH_CHECK(penalty_kind >= 0 && penalty_kind <= 2,
-              "ganzoo: penalty kind must be 0 (two-sided), 1 (one-sided) or 2 (squared norm), got ", penalty_kind);
+inline void check_loss_kind(int64_t kind) {
+  TORCH_CHECK(kind >= 0 && kind < kLossKindCount, "ganzoo: loss kind must be ", kBce, " (bce), ", kHinge, " (hinge) or ",
+              kWasserstein, " (wasserstein), got ", kind);
+}
+
+inline void check_penalty_kind(int64_t kind) {
+  TORCH_CHECK(kind >= 0 && kind < kPenaltyKindCount, "ganzoo: penalty kind must be ", kTwoSided, " (two-sided), ",
+              kOneSided, " (one-sided) or ", kSquaredNorm, " (squared norm), got ", kind);
 }
 
 inline void check_logits(const at::Tensor& real, const at::Tensor& fake) {

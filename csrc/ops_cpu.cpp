@@ -106,7 +106,7 @@ at::Tensor penalty_loss(const at::Tensor& grad, const at::Tensor& norms, int64_t
 std::tuple<at::Tensor, at::Tensor> gradient_penalty_cpu(const at::Tensor& grad, int64_t kind, double weight,
                                                         double center) {
   check_grad(grad);
-  check_kinds(0, kind);
+  check_penalty_kind(kind);
   const at::Tensor g = dense_samples(grad);
   at::Tensor norms = at::empty({g.size(0)}, g.options().dtype(accumulate_dtype(g)));
   compute_norms(g, norms);
@@ -116,7 +116,7 @@ std::tuple<at::Tensor, at::Tensor> gradient_penalty_cpu(const at::Tensor& grad, 
 at::Tensor gradient_penalty_backward_cpu(const at::Tensor& grad_out, const at::Tensor& grad, const at::Tensor& norms,
                                          int64_t kind, double weight, double center) {
   const int64_t batch = check_grad(grad);
-  check_kinds(0, kind);
+  check_penalty_kind(kind);
   TORCH_CHECK(norms.dim() == 1 && norms.size(0) == batch && norms.scalar_type() == accumulate_dtype(grad),
               "ganzoo: norms must be the (B,) tensor gradient_penalty returned for this grad");
   TORCH_CHECK(grad_out.numel() == 1, "ganzoo: grad_out of the penalty must be a scalar, got shape ", grad_out.sizes());
@@ -145,7 +145,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cpu(const
                                                                            const at::Tensor& fake_in, int64_t kind,
                                                                            double label_smoothing) {
   check_logits(real_in, fake_in);
-  check_kinds(kind, 0);
+  check_loss_kind(kind);
   TORCH_CHECK(label_smoothing == 0.0 || kind == kBce, "ganzoo: label_smoothing applies to the bce loss only");
   const at::Tensor real = real_in.reshape({-1}).contiguous();
   const at::Tensor fake = fake_in.reshape({-1}).contiguous();
@@ -196,7 +196,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cpu(const
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_tail_cpu(
     const at::Tensor& real, const at::Tensor& fake, const at::Tensor& grad, int64_t loss_kind, double label_smoothing,
     int64_t penalty_kind, double weight, double center) {
-  check_kinds(loss_kind, penalty_kind);
+  check_loss_kind(loss_kind);
+  check_penalty_kind(penalty_kind);
   check_grad(grad);
   TORCH_CHECK(grad.scalar_type() == real.scalar_type(), "ganzoo: grad and the logits must share a dtype, got ",
               grad.scalar_type(), " and ", real.scalar_type());

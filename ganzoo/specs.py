@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol
 
+from ganzoo.ops.kinds import LOSS_KINDS, PENALTY_KINDS
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
@@ -330,11 +332,12 @@ def validate_spec(spec: Any) -> None:
             raise PluginError(f"{kind} {name!r}: data kind {k!r} is not one of {', '.join(allowed)}")
     if kind == "Architecture" and spec.schedule is not None and not callable(spec.schedule):
         raise PluginError(f"Architecture {name!r}: field 'schedule' must be callable or None")
-    if kind == "Loss" and spec.kind not in (None, "bce", "hinge", "wasserstein"):
-        raise PluginError(f"Loss {name!r}: kind must be None, 'bce', 'hinge' or 'wasserstein', got {spec.kind!r}")
+    if kind == "Loss" and spec.kind is not None and spec.kind not in LOSS_KINDS:
+        raise PluginError(f"Loss {name!r}: kind must be None or one of {', '.join(map(repr, LOSS_KINDS))}, "
+                          f"got {spec.kind!r}")
     if kind == "Loss" and spec.penalty is not None:
-        if not isinstance(spec.penalty, Penalty) or spec.penalty.kind not in ("two_sided", "one_sided", "r1", "r2"):
-            raise PluginError(f"Loss {name!r}: penalty must be a Penalty with kind two_sided, one_sided, r1 or r2")
+        if not isinstance(spec.penalty, Penalty) or spec.penalty.kind not in PENALTY_KINDS:
+            raise PluginError(f"Loss {name!r}: penalty must be a Penalty with kind {', '.join(PENALTY_KINDS)}")
 
 
 def lazy(target: str) -> Callable[..., Any]:

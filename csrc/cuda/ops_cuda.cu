@@ -203,7 +203,7 @@ std::tuple<at::Tensor, at::Tensor> gradient_penalty_cuda(const at::Tensor& grad,
                                                          double center) {
   check_grad(grad);
   check_cuda(grad, "grad");
-  check_kinds(0, kind);
+  check_penalty_kind(kind);
   const c10::cuda::CUDAGuard guard(grad.device());
   const at::Tensor g = dense_samples(grad);
   at::Tensor norms = at::empty({g.size(0)}, g.options().dtype(accumulate_dtype(g)));
@@ -217,7 +217,7 @@ at::Tensor gradient_penalty_backward_cuda(const at::Tensor& grad_out, const at::
   const int64_t batch = check_grad(grad);
   check_cuda(grad, "grad");
   check_cuda(grad_out, "grad_out");
-  check_kinds(0, kind);
+  check_penalty_kind(kind);
   TORCH_CHECK(norms.dim() == 1 && norms.size(0) == batch && norms.scalar_type() == accumulate_dtype(grad) && norms.is_cuda(),
               "ganzoo: norms must be the (B,) tensor gradient_penalty returned for this grad");
   TORCH_CHECK(grad_out.numel() == 1, "ganzoo: grad_out of the penalty must be a scalar, got shape ", grad_out.sizes());
@@ -253,7 +253,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cuda(cons
                                                                             double label_smoothing) {
   check_logits(real_in, fake_in);
   check_cuda(real_in, "real");
-  check_kinds(kind, 0);
+  check_loss_kind(kind);
   TORCH_CHECK(label_smoothing == 0.0 || kind == kBce, "ganzoo: label_smoothing applies to the bce loss only");
   const c10::cuda::CUDAGuard guard(real_in.device());
   const at::Tensor real = real_in.reshape({-1}).contiguous();
@@ -276,7 +276,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cuda(cons
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_tail_cuda(
     const at::Tensor& real, const at::Tensor& fake, const at::Tensor& grad, int64_t loss_kind, double label_smoothing,
     int64_t penalty_kind, double weight, double center) {
-  check_kinds(loss_kind, penalty_kind);
+  check_loss_kind(loss_kind);
+  check_penalty_kind(penalty_kind);
   check_grad(grad);
   check_cuda(grad, "grad");
   TORCH_CHECK(grad.scalar_type() == real.scalar_type(), "ganzoo: grad and the logits must share a dtype, got ",

@@ -2,38 +2,38 @@
 
 The trainer calls only these functions. Each takes ``impl="auto" | "ext" | "ref"`` (None: the current default, which
 ``default_impl`` sets for a block of code).
+
+The names are imported on first use, so that ``ganzoo.ops.kinds`` (the table of loss and penalty kinds, no torch) can be
+read by the plugin specs without importing torch.
 """
 
-from ganzoo.ops._impl import IMPLS, default_impl
-from ganzoo.ops.losses import (
-    DRIFT,
-    LOSS_KINDS,
-    discriminator_loss,
-    discriminator_loss_ref,
-    discriminator_loss_with_stats,
-    generator_loss,
-    generator_loss_ref,
-    wasserstein_drift_loss,
-)
-from ganzoo.ops.penalty import PENALTY_KINDS, gradient_penalty, gradient_penalty_ref, interpolate, interpolate_ref
-from ganzoo.ops.tail import critic_tail, critic_tail_ref
+from __future__ import annotations
 
-__all__ = [
-    "IMPLS",
-    "LOSS_KINDS",
-    "PENALTY_KINDS",
-    "default_impl",
-    "critic_tail",
-    "critic_tail_ref",
-    "discriminator_loss",
-    "discriminator_loss_ref",
-    "discriminator_loss_with_stats",
-    "generator_loss",
-    "generator_loss_ref",
-    "gradient_penalty",
-    "gradient_penalty_ref",
-    "interpolate",
-    "interpolate_ref",
-    "wasserstein_drift_loss",
-    "DRIFT",
-]
+import importlib
+from typing import Any
+
+# public name -> the module that defines it
+_HOMES = {
+    "IMPLS": "_impl", "default_impl": "_impl",
+    "LOSS_KINDS": "kinds", "PENALTY_KINDS": "kinds",
+    "DRIFT": "losses", "discriminator_loss": "losses", "discriminator_loss_with_stats": "losses",
+    "generator_loss": "losses", "wasserstein_drift_loss": "losses",
+    "gradient_penalty": "penalty", "interpolate": "penalty",
+    "critic_tail": "tail",
+    "critic_tail_ref": "reference", "discriminator_loss_ref": "reference", "generator_loss_ref": "reference",
+    "gradient_penalty_ref": "reference", "interpolate_ref": "reference",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        value = getattr(importlib.import_module(f"ganzoo.ops.{_HOMES[name]}"), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'ganzoo.ops' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

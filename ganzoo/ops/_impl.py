@@ -45,8 +45,6 @@ def use_extension(impl: str | None, *tensors: torch.Tensor) -> bool:
         return False
     reason = _unavailable_reason(tensors)
     if reason is None:
-        from ganzoo.ops import _registration  # noqa: F401  - autograd and fake kernels, once
-
         return True
     if impl == "ext":
         raise ExtensionError(f"impl='ext' asked for the fused kernels, but {reason}")

@@ -1,5 +1,6 @@
 """Autograd formulas and fake (meta) kernels of the compiled ops, so they work inside autograd graphs (also under
-``create_graph=True``) and torch.compile can trace code that calls them. Imported once, when the kernels are first used.
+``create_graph=True``) and torch.compile can trace code that calls them. Registered once, on import, which
+``ganzoo.ops.extension`` does right after ``ganzoo._C`` has defined the ops.
 
 First-order backward runs the fused backward kernels. When a backward is itself differentiated (``create_graph=True``),
 the gradient comes from the reference formula instead, so higher derivatives are exactly the reference's.
@@ -9,9 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from ganzoo.ops.extension import require_extension
-
-require_extension()
+from ganzoo.ops.kinds import loss_name, penalty_name
+from ganzoo.ops.reference import critic_tail_ref, discriminator_loss_ref, gradient_penalty_ref
 
 _ACC = {torch.float64: torch.float64}
 
@@ -65,10 +65,8 @@ def _gp_backward(ctx, grad_loss, _grad_norms):
     grad, norms = ctx.saved_tensors
     kind, weight, center = ctx.args
     if torch.is_grad_enabled():
-        from ganzoo.ops.penalty import _KIND_NAMES, gradient_penalty_ref
-
         with torch.enable_grad():
-            ref = gradient_penalty_ref(grad, _KIND_NAMES[kind], weight, center)
+            ref = gradient_penalty_ref(grad, penalty_name(kind), weight, center)
             (d_grad,) = _reference_grads(ref, [grad], grad_loss)
         return d_grad, None, None, None
     return torch.ops.ganzoo.gradient_penalty_backward(grad_loss, grad, norms, kind, weight, center), None, None, None
@@ -88,11 +86,9 @@ def _critic_setup(ctx, inputs, output):
 def _critic_backward(ctx, grad_loss, _g1, _g2, _g3):
     real, fake, grad_real, grad_fake = ctx.saved_tensors
     if torch.is_grad_enabled():
-        from ganzoo.ops.losses import LOSS_KINDS, discriminator_loss_ref
-
         kind, smoothing = ctx.args
         with torch.enable_grad():
-            ref = discriminator_loss_ref(LOSS_KINDS[kind], real, fake, smoothing)
+            ref = discriminator_loss_ref(loss_name(kind), real, fake, smoothing)
             d_real, d_fake = _reference_grads(ref, [real, fake], grad_loss)
         return d_real, d_fake, None, None
     return grad_loss * grad_real, grad_loss * grad_fake, None, None
@@ -114,10 +110,9 @@ def _tail_backward(ctx, grad_loss, _g1, _g2, _g3, _g4):
     loss_kind, smoothing, penalty_kind, weight, center = ctx.args
     nones = (None,) * 5
     if torch.is_grad_enabled():
-        from ganzoo.ops.tail import critic_tail_ref
-
         with torch.enable_grad():
-            ref, _ = critic_tail_ref(real, fake, grad, loss_kind, smoothing, penalty_kind, weight, center)
+            ref, _ = critic_tail_ref(real, fake, grad, loss_name(loss_kind), smoothing, penalty_name(penalty_kind), weight,
+                                     center)
             return (*_reference_grads(ref, [real, fake, grad], grad_loss), *nones)
     d_grad = torch.ops.ganzoo.gradient_penalty_backward(grad_loss, grad, norms, penalty_kind, weight, center)
     return (grad_loss * grad_real, grad_loss * grad_fake, d_grad, *nones)

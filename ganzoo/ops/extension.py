@@ -35,6 +35,8 @@ def _load() -> tuple[Optional[Any], str]:
             reason = " ".join(str(exc).split())
             _loaded.append((None, f"ganzoo._C is not built or does not load ({reason}); rebuild with 'make install'"))
         else:
+            from ganzoo.ops import _registration  # noqa: F401  - autograd and fake kernels, once, now the ops exist
+
             _loaded.append((_C, "built"))
     return _loaded[0]
 

@@ -10,20 +10,10 @@ from typing import Optional
 import torch
 
 from ganzoo.ops._impl import use_extension
-from ganzoo.ops.losses import LOSS_KINDS, _stats_ref, discriminator_loss_ref, loss_code
-from ganzoo.ops.penalty import _KIND_NAMES, gradient_penalty_ref, kind_code
+from ganzoo.ops.kinds import loss_kind as find_loss_kind, penalty_kind as find_penalty_kind
+from ganzoo.ops.reference import critic_tail_ref
 
-__all__ = ["critic_tail", "critic_tail_ref"]
-
-
-def critic_tail_ref(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, loss_kind: int, label_smoothing: float,
-                    penalty_kind: int, weight: float, center: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Reference: (loss + penalty, stats = [mean D(real), mean D(fake), accuracy, penalty]); kinds as kernel codes."""
-    loss = discriminator_loss_ref(LOSS_KINDS[loss_kind], real, fake, label_smoothing)
-    penalty = gradient_penalty_ref(grad, _KIND_NAMES[penalty_kind], weight, center)
-    logit_stats = _stats_ref(real, fake)
-    stats = torch.cat([logit_stats, penalty.detach().reshape(1).to(logit_stats.dtype)])
-    return loss + penalty, stats
+__all__ = ["critic_tail"]
 
 
 def critic_tail(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, loss_kind: str = "wasserstein",
@@ -41,11 +31,11 @@ def critic_tail(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, loss
     Returns:
         ``(loss, stats)``: a 0-d tensor, and ``[mean D(real), mean D(fake), accuracy, penalty]`` on the same device.
     """
-    l_code, p_code = loss_code(loss_kind), kind_code(penalty_kind)
+    l_code, p_code = find_loss_kind(loss_kind).code, find_penalty_kind(penalty_kind).code
     if label_smoothing and loss_kind != "bce":
         raise ValueError(f"label_smoothing applies to the bce loss, not {loss_kind!r}")
     if use_extension(impl, real, fake, grad):
         loss, _, _, _, stats = torch.ops.ganzoo.critic_tail(real, fake, grad, l_code, float(label_smoothing), p_code,
                                                              float(weight), float(center))
         return loss, stats
-    return critic_tail_ref(real, fake, grad, l_code, label_smoothing, p_code, weight, center)
+    return critic_tail_ref(real, fake, grad, loss_kind, label_smoothing, penalty_kind, weight, center)

@@ -1,0 +1,87 @@
+"""The pure-PyTorch specification of every fused op: what the kernels of ``ganzoo._C`` are tested against, what runs
+where they are not built, and what gives their higher-order gradients. Kinds are names from ``ganzoo.ops.kinds``."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ganzoo.ops.kinds import LOSS_KINDS, PENALTY_KINDS
+
+__all__ = ["discriminator_loss_ref", "generator_loss_ref", "logit_stats_ref", "gradient_penalty_ref", "interpolate_ref",
+           "critic_tail_ref"]
+
+
+def discriminator_loss_ref(kind: str, real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """The discriminator's loss to minimise.
+
+    Args:
+        kind: ``"bce"`` (with one-sided label smoothing: real target ``1 - label_smoothing``), ``"hinge"`` or
+            ``"wasserstein"`` (``mean D(fake) - mean D(real)``).
+        real: logits of real samples, shape (B,).
+        fake: logits of generated samples, shape (B',).
+        label_smoothing: only for ``bce``.
+
+    Returns:
+        A scalar tensor.
+    """
+    if kind == "bce":
+        target = 1.0 - label_smoothing
+        real_term = target * F.softplus(-real) + (1.0 - target) * F.softplus(real) if label_smoothing else F.softplus(-real)
+        return real_term.mean() + F.softplus(fake).mean()
+    if kind == "hinge":
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+    if kind == "wasserstein":
+        return fake.mean() - real.mean()
+    raise ValueError(f"unknown loss kind {kind!r}: expected one of {LOSS_KINDS}")
+
+
+def generator_loss_ref(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    """The generator's loss: non-saturating ``-log sigmoid(D(G(z)))`` for ``bce``, ``-mean D(G(z))`` otherwise."""
+    if kind == "bce":
+        return F.softplus(-fake).mean()
+    if kind in ("hinge", "wasserstein"):
+        return -fake.mean()
+    raise ValueError(f"unknown loss kind {kind!r}: expected one of {LOSS_KINDS}")
+
+
+def logit_stats_ref(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """``[mean D(real), mean D(fake), accuracy]`` (accuracy: real logits > 0 and fake logits < 0), detached."""
+    real, fake = real.detach().reshape(-1), fake.detach().reshape(-1)
+    acc = torch.float64 if real.dtype == torch.float64 else torch.float32
+    correct = (real > 0).sum() + (fake < 0).sum()
+    return torch.stack([real.to(acc).mean(), fake.to(acc).mean(), correct.to(acc) / (real.numel() + fake.numel())])
+
+
+def gradient_penalty_ref(grad: torch.Tensor, kind: str = "two_sided", weight: float = 10.0, center: float = 1.0) -> torch.Tensor:
+    """``weight * mean_i (||g_i|| - center)^2`` (two-sided), ``weight * mean_i max(0, ||g_i|| - center)^2`` (one-sided) or
+    ``weight / 2 * mean_i ||g_i||^2`` (R1 / R2).
+
+    ``torch.linalg.vector_norm`` gives a zero gradient (not NaN) for an all-zero row, which is the defined behaviour.
+    """
+    if grad.ndim < 1 or grad.shape[0] == 0:
+        raise ValueError(f"grad must have a non-empty batch dimension, got shape {tuple(grad.shape)}")
+    flat = grad.reshape(grad.shape[0], -1)
+    if kind in ("r1", "r2"):
+        return weight / 2 * flat.square().sum(dim=1).mean()
+    norms = torch.linalg.vector_norm(flat, dim=1)
+    if kind == "two_sided":
+        return weight * (norms - center).square().mean()
+    if kind == "one_sided":
+        return weight * torch.clamp(norms - center, min=0).square().mean()
+    raise ValueError(f"unknown penalty kind {kind!r}: expected one of {PENALTY_KINDS}")
+
+
+def interpolate_ref(fake: torch.Tensor, real: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """x_hat = fake + eps * (real - fake), with one eps per sample (shape (B,))."""
+    return torch.lerp(fake, real, eps.reshape(-1, *([1] * (real.ndim - 1))).to(real.dtype))
+
+
+def critic_tail_ref(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, loss_kind: str, label_smoothing: float,
+                    penalty_kind: str, weight: float, center: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss + penalty, stats = [mean D(real), mean D(fake), accuracy, penalty])."""
+    loss = discriminator_loss_ref(loss_kind, real, fake, label_smoothing)
+    penalty = gradient_penalty_ref(grad, penalty_kind, weight, center)
+    logit_stats = logit_stats_ref(real, fake)
+    stats = torch.cat([logit_stats, penalty.detach().reshape(1).to(logit_stats.dtype)])
+    return loss + penalty, stats
