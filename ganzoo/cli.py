@@ -171,16 +171,19 @@ class _GracefulStop:
     def __enter__(self) -> "_GracefulStop":
         import signal
 
-        repeat_stops_at_once = not os.environ.get("TORCHELASTIC_RUN_ID")
+        under_torchrun = bool(os.environ.get("TORCHELASTIC_RUN_ID"))
+        speaks = os.environ.get("RANK", "0") == "0"  # one message for the whole job
 
         def handler(signum, frame):  # noqa: ANN001
             if self.received is not None:
-                if repeat_stops_at_once:
-                    raise KeyboardInterrupt
-                return
+                if under_torchrun:
+                    return
+                raise KeyboardInterrupt
             self.received = signum
             name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-            click.echo(f"\n{name}: stopping after this step (Ctrl-C again to stop at once)...", err=True)
+            if speaks:
+                again = "" if under_torchrun else f" ({name} again to stop at once)"
+                click.echo(f"\n{name}: stopping after this step{again}...", err=True)
 
         for name in self.SIGNALS:
             signum = getattr(signal, name)
@@ -263,8 +266,8 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
     if nproc is not None and distributed.world().active:
         raise click.UsageError("--nproc starts torchrun itself: drop it when running under torchrun")
     if nproc is not None and nproc != 1:
-        command = distributed.launch_command(nproc, _without_nproc(_ARGV or sys.argv[1:]), options.get("device"))
-        raise click.exceptions.Exit(_run_torchrun(command))
+        args = distributed.torchrun_args(nproc, _without_nproc(_ARGV or sys.argv[1:]), options.get("device"))
+        raise click.exceptions.Exit(distributed.launch(args))
     if resume and out:
         raise click.UsageError("give either --resume RUN or --out, not both")
 
@@ -310,24 +313,6 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
     if result.status == "interrupted":
         click.echo(f"checkpoint saved; continue with: ganzoo train --resume {run_dir} --steps {cfg.steps}", err=True)
         raise click.exceptions.Exit(stop.exit_code())
-
-
-def _run_torchrun(command: list[str]) -> int:
-    """Run torchrun and wait for it. Ctrl-C in a terminal reaches torchrun and its workers directly (one process group),
-    so this process ignores it; a SIGTERM sent to this process alone is passed on to torchrun, which passes it to the
-    workers: either way they stop gracefully, and this process returns torchrun's exit code."""
-    import signal
-    import subprocess
-
-    # PYTHONSAFEPATH: `python -m` would otherwise put the current folder first on sys.path in every rank
-    child = subprocess.Popen(command, env={**os.environ, "PYTHONSAFEPATH": "1"})
-    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
-                signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))}
-    try:
-        return child.wait()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _without_nproc(argv: Sequence[str]) -> list[str]:

@@ -21,10 +21,10 @@ from typing import Any, Optional
 import torch
 import torch.distributed as dist
 
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, GanzooError
 
 __all__ = ["World", "world", "setup", "shutdown", "broadcast_object", "any_rank", "mean_across", "check_in_sync",
-           "ENV_TIMEOUT", "launch_command"]
+           "ENV_TIMEOUT", "torchrun_args", "launch"]
 
 ENV_TIMEOUT = "GANZOO_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 600  # a collective waiting longer than this fails the run instead of hanging it
@@ -148,8 +148,8 @@ def _collective_device() -> torch.device:
     return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
 
 
-def launch_command(nproc: int, argv: list[str], device: Optional[str]) -> list[str]:
-    """The torchrun command line that runs ``ganzoo ARGV`` in ``nproc`` processes on this machine.
+def torchrun_args(nproc: int, argv: list[str], device: Optional[str]) -> list[str]:
+    """torchrun's arguments to run ``ganzoo ARGV`` in ``nproc`` processes on this machine.
 
     Raises:
         ConfigError: more processes than this machine has cores (CPU) or GPUs (CUDA).
@@ -167,7 +167,30 @@ def launch_command(nproc: int, argv: list[str], device: Optional[str]) -> list[s
         if nproc > cores:
             raise ConfigError(f"--nproc {nproc} is more processes than the {cores} CPU cores this process may use: "
                               f"use --nproc {cores} or fewer")
-    import sys
+    return ["--standalone", f"--nproc-per-node={nproc}", "-m", "ganzoo", *argv]
 
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-            "-m", "ganzoo", *argv]
+
+def launch(args: list[str]) -> int:
+    """Run torchrun with ``args`` in this process, which becomes its agent, and return the job's exit code.
+
+    Ctrl-C in a terminal reaches the agent and the workers alike; a SIGTERM sent to this process is passed on to the
+    workers by torchrun. Either way the workers finish their step, checkpoint and exit; the code is then 128 + the
+    signal's number (130, 143), without torchrun's traceback.
+    """
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    # `python -m` would otherwise put the current folder first on sys.path in every rank
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        run(parse_args(args))
+    except SignalException as exc:
+        return 128 + int(exc.sigval)
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        if failure.exitcode in (128 + 2, 128 + 15):  # the ranks stopped gracefully: a signal reached a worker only
+            return failure.exitcode
+        raise GanzooError(f"training process {rank} of the job failed (exit code {failure.exitcode}); its own error is "
+                          "printed above, and the last checkpoint is kept") from None
+    return 0

@@ -45,8 +45,9 @@ class RunLock:
             os.close(fd)
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
-            raise RunLockedError(f"{self.run_dir} is being trained by {describe_holder(read_holder(self.path))}: "
-                                 "wait for it to finish or stop it (Ctrl-C), or choose another --out") from None
+            raise RunLockedError(f"{self.run_dir} is being trained by {describe_holder(read_holder(self.path))}; a run "
+                                 "is trained by one process at a time: wait for that one to finish or stop it first, "
+                                 "or train into another --out") from None
         holder = {"pid": os.getpid(), "host": socket.gethostname(),
                   "since": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
         os.ftruncate(fd, 0)

@@ -59,6 +59,10 @@ def _check_writable(folder: Path) -> None:
 def prepare_new_run(run_dir: Path) -> None:
     """Make sure a new run can be written to ``run_dir`` without touching an existing run."""
     _refuse_existing_run(run_dir)
+    _check_new_run_folder(run_dir)
+
+
+def _check_new_run_folder(run_dir: Path) -> None:
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"--out {run_dir} is a file, not a folder")
     _check_writable(run_dir)
@@ -100,10 +104,10 @@ def open_run(run_dir: Optional[Path], world: distributed.World, *, resume: bool,
         else:
             if run_dir is None:
                 run_dir = _claim_default_run_dir(*default_name)
-            prepare_new_run(run_dir)
-            lock = RunLock(run_dir).acquire()
+            _check_new_run_folder(run_dir)
+            lock = RunLock(run_dir).acquire()  # before looking for a run there: the holder may be writing one
             try:
-                _refuse_existing_run(run_dir)  # again, now that no other process can be writing it
+                _refuse_existing_run(run_dir)
             except BaseException:
                 lock.release()
                 raise
