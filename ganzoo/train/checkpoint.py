@@ -16,13 +16,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 import torch
 from torch import nn
 
+from ganzoo import __version__
 from ganzoo.errors import CheckpointError
 from ganzoo.io import atomic_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ganzoo.specs import Plan
+    from ganzoo.train.config import TrainConfig
+    from ganzoo.train.models import Networks
+    from ganzoo.train.state import TrainState
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "save_checkpoint", "load_checkpoint", "flatten_optimizer", "unflatten_optimizer",
            "save_training", "restore_training", "generator_weights", "identity"]
@@ -117,27 +124,37 @@ def identity(arch: str, loss: str, dataset: str) -> dict[str, str]:
     return {"arch": arch, "loss": loss, "dataset": dataset}
 
 
-def save_training(path: Path, networks: Mapping[str, Optional[nn.Module]], optimizers: Mapping[str, torch.optim.Optimizer],
-                  noise: torch.Generator, state: Mapping[str, Any]) -> None:
-    """Write a training checkpoint: ``networks`` by prefix (``G``, ``D``, ``G_ema``; None is skipped), ``optimizers`` by
-    name (``opt_g``, ``opt_d``), the noise stream and the JSON ``state``."""
+def _layout(nets: "Networks") -> tuple[dict[str, Optional[nn.Module]], dict[str, torch.optim.Optimizer]]:
+    """The networks by tensor-name prefix and the optimizers by name, as a training checkpoint stores them."""
+    return {"G": nets.G, "D": nets.D, "G_ema": nets.G_ema}, {"opt_g": nets.opt_g, "opt_d": nets.opt_d}
+
+
+def save_training(path: Path, cfg: "TrainConfig", nets: "Networks", noise: torch.Generator, state: "TrainState",
+                  plan: Optional["Plan"] = None) -> None:
+    """Write a training checkpoint: the networks and the generator average (when kept), the optimizers, the noise
+    stream, and as JSON the training state, what the run is (``identity``) and the schedule's position."""
+    networks, optimizers = _layout(nets)
     tensors: dict[str, torch.Tensor] = {}
     for prefix, module in networks.items():
         if module is not None:
             tensors.update({f"{prefix}/{k}": v for k, v in module.state_dict().items()})
-    meta: dict[str, Any] = {}
+    saved: dict[str, Any] = {**state.to_json(), **identity(cfg.arch, cfg.loss, cfg.dataset), "ganzoo_version": __version__}
     for name, optimizer in optimizers.items():
-        opt_tensors, meta[name] = flatten_optimizer(name, optimizer.state_dict())
+        opt_tensors, saved[name] = flatten_optimizer(name, optimizer.state_dict())
         tensors.update(opt_tensors)
     tensors[NOISE_KEY] = noise.get_state()
-    save_checkpoint(path, tensors, {**state, **meta})
+    if plan is not None:  # for people and tools reading the checkpoint; resuming recomputes it from "images"
+        saved["schedule"] = {"stage": plan.stage, "label": plan.label, **plan.values}
+    save_checkpoint(path, tensors, saved)
 
 
-def restore_training(path: Path, expect: Mapping[str, Any], networks: Mapping[str, Optional[nn.Module]],
-                     optimizers: Mapping[str, torch.optim.Optimizer], noise: torch.Generator) -> dict[str, Any]:
-    """Load a checkpoint written by ``save_training`` into the given networks, optimizers and noise generator; return its
-    JSON state. Raises ``CheckpointError`` when the file does not fit them."""
-    tensors, state = load_checkpoint(path, expect=expect)
+def restore_training(path: Path, cfg: "TrainConfig", nets: "Networks", noise: torch.Generator) -> "TrainState":
+    """Load a checkpoint written by ``save_training`` for this run into ``nets`` and the noise generator; return its
+    training state. Raises ``CheckpointError`` when the file is another run's or does not fit the networks."""
+    from ganzoo.train.state import TrainState
+
+    networks, optimizers = _layout(nets)
+    tensors, state = load_checkpoint(path, expect=identity(cfg.arch, cfg.loss, cfg.dataset))
     try:
         for prefix, module in networks.items():
             if module is not None:
@@ -148,7 +165,7 @@ def restore_training(path: Path, expect: Mapping[str, Any], networks: Mapping[st
     except (RuntimeError, KeyError, ValueError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path} does not match this run's networks ({first[:160]})") from None
-    return state
+    return TrainState.from_json(state, cfg.batch_size)
 
 
 def generator_weights(tensors: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], bool]:

@@ -89,7 +89,16 @@ def setup(device_kind: str) -> World:
 
 
 def shutdown() -> None:
+    """Leave the process group while the interpreter is whole.
+
+    The DistributedDataParallel wrappers hold the group and sit in reference cycles (their hooks), so only the garbage
+    collector frees them. Left to interpreter shutdown, gloo's worker threads were destroyed mid-exit and the process
+    died with SIGABRT ("terminate called without an active exception") now and then on a loaded machine, failing a
+    finished run. Collecting first frees them, and the group with them, here."""
     if dist.is_initialized():
+        import gc
+
+        gc.collect()
         dist.destroy_process_group()
 
 

@@ -23,11 +23,11 @@ import torch
 from ganzoo import __version__
 from ganzoo.errors import ConfigError, GanzooWarning
 from ganzoo.ops import default_impl
-from ganzoo.specs import Plan, Schedule
+from ganzoo.specs import Schedule
 from ganzoo.train import distributed
 from ganzoo.train.batches import TrainingData
 from ganzoo.train.cadence import Cadence
-from ganzoo.train.checkpoint import identity, restore_training, save_training
+from ganzoo.train.checkpoint import restore_training, save_training
 from ganzoo.train.config import Resolved, TrainConfig
 from ganzoo.train.guard import NonFiniteGuard
 from ganzoo.train.models import Networks, build_networks, pick_device
@@ -112,7 +112,8 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
             progress.start(cfg.steps, state.step)
 
         def checkpoint(which: str) -> None:
-            _save(run_dir, which, cfg, nets, noise, state, plan)
+            state.amp = nets.scaler_states()
+            save_training(checkpoint_path(run_dir, which), cfg, nets, noise, state, plan)
 
         with default_impl("auto" if cfg.fused else "ref"):  # --no-fused: every op on the PyTorch reference
             try:
@@ -197,9 +198,7 @@ def _start(run_dir: Path, resolved: Resolved, data: TrainingData, nets: Networks
     path = checkpoint_path(run_dir, "last")
     state = TrainState()
     if path.exists():
-        saved = restore_training(path, identity(cfg.arch, cfg.loss, cfg.dataset), nets.modules(), nets.optimizers(),
-                                 noise)
-        state = TrainState.from_json(saved, cfg.batch_size)
+        state = restore_training(path, cfg, nets, noise)
         nets.load_scaler_states(state.amp)
         if state.step > cfg.steps:
             raise ConfigError(f"the run is already at step {state.step}: --steps is the run's total, "
@@ -209,15 +208,6 @@ def _start(run_dir: Path, resolved: Resolved, data: TrainingData, nets: Networks
         truncate_metrics(run_dir, state.step)
         update_run_config(run_dir, cfg.to_json())
     return state
-
-
-def _save(run_dir: Path, which: str, cfg: TrainConfig, nets: Networks, noise: torch.Generator, state: TrainState,
-          plan: Optional[Plan]) -> None:
-    state.amp = nets.scaler_states()
-    saved = {**state.to_json(), **identity(cfg.arch, cfg.loss, cfg.dataset), "ganzoo_version": __version__}
-    if plan is not None:  # for people and tools reading the checkpoint; resuming recomputes it from "images"
-        saved["schedule"] = {"stage": plan.stage, "label": plan.label, **plan.values}
-    save_training(checkpoint_path(run_dir, which), nets.modules(), nets.optimizers(), noise, saved)
 
 
 def _warn_if_schedule_unfinished(schedule: Schedule, cfg: TrainConfig, arch: str, limit: int = 1_000_000) -> None:

@@ -113,6 +113,7 @@ class Networks:
         return self.G_ema if self.G_ema is not None else self.G
 
     def modules(self) -> dict[str, Optional[nn.Module]]:
+        """Every network, by name (the non-finite guard's snapshot; checkpoint.py keeps the file's own layout)."""
         return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
