@@ -104,3 +104,22 @@ def test_click_cli_runner_list_and_doctor() -> None:
     assert doctor.exit_code == 0 and json.loads(doctor.output)["extension"]["built"] is True
     usage = runner.invoke(cli, ["list", "--kind", "nope"])
     assert usage.exit_code == 2 and "Invalid value for '--kind'" in usage.output
+
+
+def test_train_help_shows_the_configs_own_defaults() -> None:
+    import dataclasses
+    import re
+
+    from ganzoo.cli import cli
+    from ganzoo.train.config import TrainConfig
+
+    defaults = {f.name: getattr(TrainConfig(), f.name) for f in dataclasses.fields(TrainConfig)}
+    shown = {}
+    for param in cli.commands["train"].params:
+        found = re.search(r"\[default: ([^\]]+)\]", getattr(param, "help", None) or "")
+        if found:
+            shown[param.name] = found.group(1)
+    assert {"steps", "seed", "ema", "log_every", "precision"} <= set(shown)
+    for name, text in shown.items():
+        value = defaults[name]
+        assert text == (f"{value:g}" if isinstance(value, float) else str(value)), name

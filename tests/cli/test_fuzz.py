@@ -22,7 +22,7 @@ HOSTILE = [
     ["--dataset", "ri ng"], ["--dataset", "ring\u00e9"], ["--arch", ""], ["--arch", "../../etc"],
     ["--device", "cuda:x"], ["--device", "tpu"], ["--precision", "fp8"], ["--nproc", "-1"],
     ["--dataset", "digits", "--image-size", "12"], ["--dataset", "mnist", "--data-dir", "/nonexistent/\u00fc dir"],
-    ["--resume", "/nonexistent/run"], ["--resume", "x", "--out", "y"],
+    ["--resume", "/nonexistent/run"], ["--resume", "x", "--out", "y"], ["--channels", "2"],
 ]
 
 
