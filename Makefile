@@ -29,7 +29,7 @@ help:
 	@echo "make demo      set up .venv (torch $(TORCH_VERSION) CPU, ganzoo + compiled extension) and run a short demo"
 	@echo "make test      the same set-up, then the test suite (what CI runs)"
 	@echo "make test-all  the test suite including tests marked slow"
-	@echo "make bench     the benchmark suite (fused vs eager vs torch.compile) as one table, and the critic-step breakdown"
+	@echo "make bench     the benchmark suite (fused vs eager vs torch.compile), ganzoo vs a plain eager loop, the critic-step breakdown"
 	@echo "make cuda-check build the CUDA kernels against torch $(CUDA_TORCH_VERSION) (CUDA) in $(CUDA_VENV); no GPU needed"
 	@echo "make clean     remove build outputs (keeps .venv)"
 
@@ -59,6 +59,8 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/ganzoo bench
+	# whole training iterations, ganzoo against a plain eager loop, in alternation (benchmarks/iteration.py)
+	$(BIN)/python -m benchmarks.iteration --variants ganzoo ganzoo_unfused peer
 	$(BIN)/python -m benchmarks.breakdown --critic mlp conv32 --variant best_eager
 	$(BIN)/python -m benchmarks.breakdown --critic mlp conv32 --variant fused
 

@@ -1,0 +1,134 @@
+"""Whole training iterations, ganzoo against the plain eager peer (benchmarks/peer.py), timed in alternation.
+
+    python -m benchmarks.iteration                      # both workloads, 5 rounds
+    python -m benchmarks.iteration --workload ring --rounds 7 --variants ganzoo ganzoo_unfused peer
+
+Each round runs every variant once, in a rotated order, on the same networks (same initial weights), data and settings
+as ``ganzoo train`` with validation and pictures off. ganzoo's time is its training loop alone (from the progress sink's
+start to its close: no start-up, config or loss-curve writing); the peer's is its loop. The table gives each variant's
+median seconds per step and, per round, the peer's time over the variant's (above 1: faster than the peer): the median
+of those ratios with their min-max spread, which survives the 2-3x swings of a shared machine better than ratios of
+variants timed one after another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import torch
+
+WORKLOADS: dict[str, dict[str, Any]] = {
+    # ganzoo train --arch wgan_gp (ring: MLPs 3x128, latent 2, batch 256, Adam 1e-4 (0.5, 0.9), lambda 0.1, n_critic 5)
+    "ring": {"options": {"arch": "wgan_gp", "dataset": "ring"}, "steps": 200},
+    # ganzoo train --arch wgan_gp --dataset digits --image-size 16 (conv critic, batch 64, lambda 10, n_critic 5)
+    "digits": {"options": {"arch": "wgan_gp", "dataset": "digits", "image_size": 16}, "steps": 20},
+}
+OFF = {"val_every": 0, "sample_every": 0}
+
+
+class _LoopTimer:
+    """A progress sink that times the training loop: from ``start`` to ``close``."""
+
+    def start(self, total: int, initial: int) -> None:
+        self.began = time.perf_counter()
+
+    def update(self, step: int, record: Optional[dict[str, Any]]) -> None:
+        pass
+
+    def close(self) -> None:
+        self.seconds = time.perf_counter() - self.began
+
+
+@dataclass
+class Workload:
+    name: str
+    options: dict[str, Any]
+    steps: int
+
+    def resolved(self, **extra: Any):  # noqa: ANN201
+        from ganzoo.registry import default_registry
+        from ganzoo.train.config import resolve_config
+
+        return resolve_config(default_registry(), {**self.options, **OFF, "steps": self.steps, **extra})
+
+    def run_ganzoo(self, fused: bool = True) -> float:
+        from ganzoo.train import train
+
+        timer = _LoopTimer()
+        with tempfile.TemporaryDirectory() as tmp:
+            train(self.resolved(fused=fused), Path(tmp) / "run", progress=timer)
+        return timer.seconds
+
+    def run_peer(self) -> float:
+        from benchmarks.peer import PeerSettings, peer_networks, train_peer
+        from ganzoo.data import load_dataset
+
+        resolved = self.resolved()
+        cfg = resolved.config
+        data = load_dataset(resolved.dataset, cfg.data_request())
+        torch.manual_seed(cfg.seed)  # the initial weights ganzoo's run starts from
+        models = resolved.arch.build(data.info, dict(cfg.hparams), 0)
+        G, D = peer_networks(models.generator, models.discriminator)
+        weight = cfg.penalty_weight if cfg.penalty_weight is not None else resolved.loss.penalty.weight
+        settings = PeerSettings(steps=cfg.steps, batch_size=cfg.batch_size, n_critic=cfg.n_critic, penalty_weight=weight,
+                                lr=cfg.lr_d, betas=tuple(cfg.betas), latent_dim=models.latent_dim, seed=cfg.seed)
+        began = time.perf_counter()
+        train_peer(G, D, data.x, settings)
+        return time.perf_counter() - began
+
+
+VARIANTS: dict[str, Callable[[Workload], float]] = {
+    "ganzoo": lambda w: w.run_ganzoo(fused=True),
+    "ganzoo_unfused": lambda w: w.run_ganzoo(fused=False),
+    "peer": lambda w: w.run_peer(),
+}
+
+
+def measure(workload: Workload, variants: list[str], rounds: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    for r in range(rounds):
+        order = variants[r % len(variants):] + variants[:r % len(variants)]
+        for variant in order:
+            times[variant].append(VARIANTS[variant](workload))
+    return times
+
+
+def table(workload: Workload, times: dict[str, list[float]]) -> str:
+    lines = [f"{workload.name}: {workload.steps} steps a run, {len(next(iter(times.values())))} rounds in alternation",
+             f"  {'variant':<16} {'ms/step':>9}   {'peer / variant':>16}  (median, min-max of per-round ratios)"]
+    peer = times.get("peer")
+    for variant, seconds in times.items():
+        per_step = statistics.median(seconds) / workload.steps * 1e3
+        ratio = ""
+        if peer and variant != "peer":
+            ratios = [p / s for p, s in zip(peer, seconds)]
+            ratio = f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+        lines.append(f"  {variant:<16} {per_step:>9.2f}   {ratio:>16}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), nargs="*", default=sorted(WORKLOADS, reverse=True))
+    parser.add_argument("--variants", nargs="*", default=["ganzoo", "peer"], choices=sorted(VARIANTS))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, help="generator steps a run (default: the workload's)")
+    args = parser.parse_args(argv)
+    import warnings
+
+    warnings.simplefilter("ignore")  # "fused kernels unavailable" and the like are the suite's business, not this table's
+    for name in args.workload:
+        spec = WORKLOADS[name]
+        workload = Workload(name, spec["options"], args.steps or spec["steps"])
+        VARIANTS[args.variants[0]](workload)  # warm-up: first-call costs (imports, kernel loading) off the clock
+        print(table(workload, measure(workload, args.variants, args.rounds)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""A peer for ``ganzoo train``: the plain eager WGAN-GP loop a competent PyTorch user writes (the shape of the WGAN-GP
+toy code and its PyTorch ports), on the same networks, data and settings, timed against ganzoo's own training loop.
+
+The timed code of the peer imports nothing from ganzoo: it gets plain tensors and ``nn.Module``s. Its networks are
+ganzoo's built-in ones rebuilt as ``nn.Sequential``s with the same layers and initial weights (``peer_networks``).
+
+Whole iterations vary 2-3x between runs on the shared 2-core machines, so variants are timed in alternation
+(A B A B ...) and compared by the median of the per-round ratios, with the min-max spread::
+
+    python -m benchmarks.iteration --workload ring --rounds 5
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class PeerSettings:
+    steps: int
+    batch_size: int
+    n_critic: int
+    penalty_weight: float
+    lr: float
+    betas: tuple[float, float]
+    latent_dim: int
+    seed: int = 0
+
+
+def train_peer(G: nn.Module, D: nn.Module, data: torch.Tensor, s: PeerSettings) -> tuple[float, float]:
+    """``s.steps`` generator steps of WGAN-GP, each after ``s.n_critic`` critic steps; returns the last (d_loss, g_loss)."""
+    opt_g = torch.optim.Adam(G.parameters(), lr=s.lr, betas=s.betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=s.lr, betas=s.betas)
+    gen = torch.Generator().manual_seed(s.seed)
+    n = data.shape[0]
+    shape = (-1,) + (1,) * (data.ndim - 1)
+    d_loss = g_loss = torch.zeros(())
+    for _ in range(s.steps):
+        for p in D.parameters():
+            p.requires_grad_(True)
+        for _ in range(s.n_critic):
+            real = data[torch.randint(n, (s.batch_size,), generator=gen)]
+            with torch.no_grad():
+                fake = G(torch.randn(s.batch_size, s.latent_dim, generator=gen))
+            eps = torch.rand(s.batch_size, generator=gen).view(shape)
+            x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+            (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+            penalty = ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+            d_loss = D(fake).mean() - D(real).mean() + s.penalty_weight * penalty
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+        for p in D.parameters():
+            p.requires_grad_(False)
+        g_loss = -D(G(torch.randn(s.batch_size, s.latent_dim, generator=gen))).mean()
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+    return float(d_loss), float(g_loss)
+
+
+def peer_networks(G: nn.Module, D: nn.Module) -> tuple[nn.Module, nn.Module]:
+    """ganzoo's networks as plain modules a user would write: the same layers in an ``nn.Sequential``, with the same
+    initial weights, and no label input (the runs are unconditional)."""
+    from ganzoo.nets import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator
+
+    if isinstance(G, MLPGenerator) and isinstance(D, MLPDiscriminator):
+        peer_g = nn.Sequential(*[_copy(m) for m in G.net], nn.Unflatten(1, G.shape))
+        peer_d = nn.Sequential(nn.Flatten(), *[_copy(m) for m in D.features], _copy(D.head), nn.Flatten(0))
+        return peer_g, peer_d
+    if isinstance(G, ConvGenerator) and isinstance(D, ConvDiscriminator):
+        return _Unconditional(G), _Unconditional(D)
+    raise TypeError(f"no peer for {type(G).__name__} / {type(D).__name__}")
+
+
+def _copy(module: nn.Module) -> nn.Module:
+    import copy
+
+    return copy.deepcopy(module)
+
+
+class _Unconditional(nn.Module):
+    """A conv network called as a user calls theirs, with one argument (the conv nets are the DCGAN layers a user would
+    write; rebuilding them layer by layer would compute the same thing)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        import copy
+
+        self.net = copy.deepcopy(net)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)

@@ -1,0 +1,64 @@
+"""The benchmark's peer (benchmarks/peer.py) trains what ganzoo trains: the same networks and initial weights, and on
+the same batch the same critic loss as ganzoo's own critic step, so the iteration benchmark compares equal work."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchmarks.peer import PeerSettings, peer_networks, train_peer
+from ganzoo.registry import default_registry
+from ganzoo.train.config import resolve_config
+from ganzoo.data import load_dataset
+
+
+def _built(options: dict):
+    resolved = resolve_config(default_registry(), options)
+    data = load_dataset(resolved.dataset, resolved.config.data_request())
+    torch.manual_seed(0)
+    models = resolved.arch.build(data.info, dict(resolved.config.hparams), 0)
+    return resolved, data, models
+
+
+@pytest.mark.parametrize("options", [{"arch": "wgan_gp", "dataset": "ring"},
+                                     {"arch": "wgan_gp", "dataset": "digits", "image_size": 8}],
+                         ids=["ring-mlp", "digits-conv"])
+def test_peer_networks_compute_what_ganzoos_compute(options: dict) -> None:
+    _, data, models = _built(options)
+    G, D = peer_networks(models.generator, models.discriminator)
+    for network in (models.generator, models.discriminator, G, D):
+        network.eval()
+    z = torch.randn(16, models.latent_dim)
+    x = data.x[:16]
+    torch.testing.assert_close(G(z), models.generator(z), rtol=0, atol=0)
+    torch.testing.assert_close(D(x), models.discriminator(x), rtol=0, atol=0)
+
+
+def test_the_peers_critic_loss_is_ganzoos_on_the_same_batch() -> None:
+    from ganzoo.ops import critic_tail
+
+    resolved, data, models = _built({"arch": "wgan_gp", "dataset": "ring"})
+    _, D = peer_networks(models.generator, models.discriminator)
+    real, fake, eps = data.x[:64], torch.randn(64, 2), torch.rand(64)
+    weight = resolved.config.penalty_weight
+    # the peer's formula, written as in benchmarks/peer.py
+    x_hat = (eps.view(-1, 1) * real + (1 - eps.view(-1, 1)) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    peer = D(fake).mean() - D(real).mean() + weight * ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+    # ganzoo's: interpolate with lerp, the fused critic tail
+    point = torch.lerp(fake, real, eps.view(-1, 1)).requires_grad_(True)
+    (g2,) = torch.autograd.grad(models.discriminator(point).sum(), point, create_graph=True)
+    ours, _ = critic_tail(models.discriminator(real), models.discriminator(fake), g2, "wasserstein", "two_sided",
+                          weight, 1.0)
+    torch.testing.assert_close(ours, peer, rtol=1e-5, atol=1e-6)
+
+
+def test_the_peer_trains() -> None:
+    resolved, data, models = _built({"arch": "wgan_gp", "dataset": "ring"})
+    G, D = peer_networks(models.generator, models.discriminator)
+    before = [p.detach().clone() for p in D.parameters()]
+    d_loss, g_loss = train_peer(G, D, data.x, PeerSettings(steps=2, batch_size=32, n_critic=2, penalty_weight=0.1,
+                                                           lr=1e-4, betas=(0.5, 0.9), latent_dim=models.latent_dim))
+    # every weight matrix moves (the head's bias cannot: the Wasserstein loss is blind to a constant shift)
+    assert all(not torch.equal(a, b) for a, b in zip(before, D.parameters()) if a.ndim == 2)
+    assert torch.isfinite(torch.tensor([d_loss, g_loss])).all()
