@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import torch
 from torch import nn
@@ -15,9 +15,11 @@ __all__ = ["NonFiniteGuard"]
 
 
 class NonFiniteGuard:
-    """Each backward ORs "loss or gradient norm not finite" into a flag on the device. The loop reads the flag when the
-    cadence says a check is due: every ``nonfinite_check_every`` steps and always before anything is logged, validated
-    or saved, so nothing non-finite is ever written. A window that went bad is skipped: the networks, optimizers and
+    """Each update ORs "loss not finite" into a flag on the device (one op: no host sync, no pass over the gradients).
+    The loop reads the flag when the cadence says a check is due: every ``nonfinite_check_every`` steps and always
+    before anything is logged, validated or saved, so nothing non-finite is ever written. The check also looks at the
+    parameters once: a non-finite gradient with a finite loss leaves NaN in them (Adam turns an Inf gradient into
+    Inf / Inf), so the window is caught all the same. A window that went bad is skipped: the networks, optimizers and
     step count go back to the last check that passed (kept in memory), while the data position and the noise stream go
     on, so the retry sees new batches. After ``patience`` bad windows in a row it rolls back the same way with the
     learning rates halved, and after ``max_rollbacks`` rollbacks it stops the run as diverged.
@@ -32,15 +34,17 @@ class NonFiniteGuard:
         self.streak = 0
         self.snapshot = self._take()
 
-    def watch(self, loss: torch.Tensor, params: Iterator[nn.Parameter]) -> None:
-        grads = [p.grad for p in params if p.grad is not None]
-        norm = torch.stack(torch._foreach_norm(grads)).sum() if grads else loss.new_zeros(())
-        self.flag |= ~(torch.isfinite(loss.detach()) & torch.isfinite(norm))
+    def watch(self, loss: torch.Tensor) -> None:
+        self.flag |= ~torch.isfinite(loss.detach())
+
+    def _parameters_finite(self) -> torch.Tensor:
+        params = [p.detach() for m in self.networks.values() for p in m.parameters()]
+        return torch.isfinite(torch.stack(torch._foreach_norm(params)).sum()) if params else self.flag.new_ones(())
 
     def check(self, world: distributed.World) -> Optional[dict[str, Any]]:
         """None when the window since the last check was finite; otherwise the event to log, after recovering (the
         state's step is then the last good one)."""
-        (bad,) = distributed.any_rank([bool(self.flag)], world)
+        (bad,) = distributed.any_rank([bool(self.flag | ~self._parameters_finite())], world)
         self.flag.zero_()
         if not bad:
             self.streak = 0

@@ -85,7 +85,7 @@ def optimizer_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler:
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     if guard is not None:
-        guard.watch(loss, network.parameters())
+        guard.watch(loss)
     if grad_clip:
         scaler.unscale_(optimizer)
         nn.utils.clip_grad_norm_(network.parameters(), grad_clip)
