@@ -177,11 +177,16 @@ def build_networks(arch: Architecture, cfg: TrainConfig, info: DataInfo, device:
     fp16 = cfg.precision == "fp16"
     return Networks(G=G, D=D, G_ema=G_ema, G_train=G_train, D_train=D_train, latent_dim=models.latent_dim,
                     schedule=schedule,
-                    opt_g=torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas),
-                    opt_d=torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas),
+                    opt_g=_adam(G, cfg.lr_g, cfg.betas, device), opt_d=_adam(D, cfg.lr_d, cfg.betas, device),
                     scaler_g=torch.amp.GradScaler(device.type, enabled=fp16),
                     scaler_d=torch.amp.GradScaler(device.type, enabled=fp16),
                     amp_dtype=amp_dtype, device=device)
+
+
+def _adam(network: nn.Module, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    """Adam with torch's fused kernel where it has one (CPU, CUDA): the same update within float rounding, about 3x
+    faster than the per-tensor loop that is torch's CPU default (benchmarks/RESULTS.md)."""
+    return torch.optim.Adam(network.parameters(), lr=lr, betas=betas, fused=device.type in ("cpu", "cuda"))
 
 
 def ema_decay(target: float, updates: int) -> float:
@@ -192,10 +197,10 @@ def ema_decay(target: float, updates: int) -> float:
 
 @torch.no_grad()
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    for p_ema, p in zip(ema.parameters(), model.parameters()):
-        p_ema.lerp_(p, 1.0 - decay)
-    for b_ema, b in zip(ema.buffers(), model.buffers()):
-        b_ema.copy_(b)
+    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
+    buffers = list(ema.buffers())
+    if buffers:
+        torch._foreach_copy_(buffers, list(model.buffers()))
 
 
 @torch.no_grad()
