@@ -36,6 +36,9 @@ class Batches:
     def take(self, position: int, count: int) -> torch.Tensor:
         """The ``count`` sample indices from ``position`` on in the run's endless sequence of epochs (batch sizes may
         change during a run: a schedule's batches are slices of the same sequence)."""
+        epoch, start = divmod(position, self.n)
+        if start + count <= self.n:  # the common case: the batch lies within one epoch, a slice of its permutation
+            return self._perm(epoch)[start:start + count]
         positions = torch.arange(position, position + count)
         epochs = positions // self.n
         out = torch.empty(count, dtype=torch.long)
