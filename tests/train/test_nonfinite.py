@@ -110,3 +110,28 @@ def test_the_cli_reports_divergence_in_one_line_with_exit_1(tmp_path: Path, run_
 def test_bad_guard_settings_are_refused(key: str, value: int) -> None:
     with pytest.raises(ganzoo.errors.ConfigError, match=key):
         resolve_config(make_registry(), {"arch": "wgan_gp"}, [f"{key}={value}"])
+
+
+def test_an_infinite_gradient_behind_a_finite_loss_is_caught_by_the_parameter_check() -> None:
+    """The guard watches only the loss per update; a non-finite gradient with a finite loss reaches the parameters
+    through Adam (Inf / Inf), and the check at the window's end catches it there and rolls the window back."""
+    from ganzoo.train import distributed
+    from ganzoo.train.guard import NonFiniteGuard
+    from ganzoo.train.state import TrainState
+
+    net = torch.nn.Linear(3, 1)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused=True)
+    state = TrainState()
+    guard = NonFiniteGuard({"D": net}, {"opt_d": opt}, state, torch.device("cpu"), patience=3, max_rollbacks=3)
+    good = [p.detach().clone() for p in net.parameters()]
+    loss = net(torch.randn(4, 3)).mean()
+    loss.backward()
+    net.weight.grad[0, 0] = math.inf
+    opt.step()
+    guard.watch(loss.detach())
+    state.step = 1
+    assert torch.isfinite(loss) and not torch.isfinite(net.weight).all()
+    event = guard.check(distributed.World())
+    assert event is not None and event["action"] == "skip" and state.step == 0
+    assert all(torch.equal(a, b) for a, b in zip(good, net.parameters()))
+    assert guard.check(distributed.World()) is None  # the restored window is clean
