@@ -50,6 +50,15 @@ inline void check_logits(const at::Tensor& real, const at::Tensor& fake) {
               fake.sizes());
 }
 
+// The tail's gradient and logits: one dtype and one device (the dispatcher picks the kernel by the first CUDA tensor it
+// sees, so a CPU logit reaching the CUDA kernel, or the other way round, must be refused here, by name).
+inline void check_grad_with_logits(const at::Tensor& grad, const at::Tensor& real) {
+  TORCH_CHECK(grad.scalar_type() == real.scalar_type(), "ganzoo: grad and the logits must share a dtype, got ",
+              grad.scalar_type(), " and ", real.scalar_type());
+  TORCH_CHECK(grad.device() == real.device(), "ganzoo: grad and the logits must be on one device, got ", grad.device(),
+              " and ", real.device());
+}
+
 // Whether each sample of `t` is one dense block of memory (true for contiguous and channels_last tensors): then a
 // per-sample reduction can run over raw memory without a copy, because a norm does not depend on element order.
 inline bool samples_are_dense_blocks(const at::Tensor& t) {

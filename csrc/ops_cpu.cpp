@@ -199,8 +199,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_ta
   check_loss_kind(loss_kind);
   check_penalty_kind(penalty_kind);
   check_grad(grad);
-  TORCH_CHECK(grad.scalar_type() == real.scalar_type(), "ganzoo: grad and the logits must share a dtype, got ",
-              grad.scalar_type(), " and ", real.scalar_type());
+  check_grad_with_logits(grad, real);
   auto [loss, grad_real, grad_fake, stats3] = critic_loss_cpu(real, fake, loss_kind, label_smoothing);
   auto [penalty, norms] = gradient_penalty_cpu(grad, penalty_kind, weight, center);
   at::Tensor stats = at::empty({4}, stats3.options());

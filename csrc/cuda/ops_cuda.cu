@@ -181,17 +181,20 @@ void launch_penalty(const at::Tensor& g, int64_t kind, double weight, double cen
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "ganzoo_gradient_penalty_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
     at::Tensor partial = at::empty({batch * chunks}, g.options().dtype(accumulate_dtype(g)));
-    const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(batch));
-    const scalar_t* data = g.const_data_ptr<scalar_t>();
-    constexpr int width = 16 / sizeof(scalar_t);
-    if (vector_width<scalar_t>(g, row) == width) {
-      sum_squares_kernel<scalar_t, acc_t, width><<<grid, kThreads, 0, stream>>>(data, row, chunks,
-                                                                                partial.mutable_data_ptr<acc_t>());
-    } else {
-      sum_squares_kernel<scalar_t, acc_t, 1><<<grid, kThreads, 0, stream>>>(data, row, chunks,
-                                                                            partial.mutable_data_ptr<acc_t>());
+    // A (B, 0) gradient has no elements: no chunks to sum (a grid of zero blocks is an invalid launch), every norm is 0.
+    if (chunks > 0) {
+      const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(batch));
+      const scalar_t* data = g.const_data_ptr<scalar_t>();
+      constexpr int width = 16 / sizeof(scalar_t);
+      if (vector_width<scalar_t>(g, row) == width) {
+        sum_squares_kernel<scalar_t, acc_t, width><<<grid, kThreads, 0, stream>>>(data, row, chunks,
+                                                                                  partial.mutable_data_ptr<acc_t>());
+      } else {
+        sum_squares_kernel<scalar_t, acc_t, 1><<<grid, kThreads, 0, stream>>>(data, row, chunks,
+                                                                              partial.mutable_data_ptr<acc_t>());
+      }
+      C10_CUDA_KERNEL_LAUNCH_CHECK();
     }
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
     penalty_finish_kernel<scalar_t, acc_t><<<1, kThreads, 0, stream>>>(
         partial.const_data_ptr<acc_t>(), batch, chunks, kind, static_cast<acc_t>(weight), static_cast<acc_t>(center),
         norms.mutable_data_ptr<acc_t>(), static_cast<scalar_t*>(loss), static_cast<acc_t*>(penalty_value));
@@ -225,6 +228,7 @@ at::Tensor gradient_penalty_backward_cuda(const at::Tensor& grad_out, const at::
   const at::Tensor g = dense_samples(grad);
   const at::Tensor upstream = grad_out.to(g.scalar_type()).reshape({});
   at::Tensor out = at::empty_like(g);
+  if (g.numel() == 0) return out;  // (B, 0): nothing to write, and a grid of zero blocks is an invalid launch
   const int64_t row = g.numel() / batch;
   auto stream = c10::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, g.scalar_type(), "ganzoo_gradient_penalty_backward_cuda", [&] {
@@ -280,8 +284,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_ta
   check_penalty_kind(penalty_kind);
   check_grad(grad);
   check_cuda(grad, "grad");
-  TORCH_CHECK(grad.scalar_type() == real.scalar_type(), "ganzoo: grad and the logits must share a dtype, got ",
-              grad.scalar_type(), " and ", real.scalar_type());
+  check_grad_with_logits(grad, real);
   const c10::cuda::CUDAGuard guard(grad.device());
   auto [loss, grad_real, grad_fake, stats3] = critic_loss_cuda(real, fake, loss_kind, label_smoothing);
   const at::Tensor g = dense_samples(grad);

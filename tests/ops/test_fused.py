@@ -286,3 +286,21 @@ def test_critic_tail_hypothesis_over_shapes_dtypes_devices_and_values(batch, sha
     for a, b in zip(got, want):
         assert a.dtype == dtype
         torch.testing.assert_close(a.double(), b.double(), **tol)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("kind", PENALTY_KINDS)
+def test_a_gradient_with_empty_rows_gives_the_references_value(device: str, kind: str) -> None:
+    # (B, 0): every norm is 0. On CUDA this once launched a grid of zero blocks, an invalid configuration.
+    _compare_penalty(torch.zeros(4, 0, device=device), kind, weight=3.0, center=1.0)
+    real, fake = torch.randn(4, device=device), torch.randn(4, device=device)
+    loss, _ = critic_tail(real, fake, torch.zeros(4, 0, device=device), "wasserstein", kind, 3.0, 1.0, impl="ext")
+    ref, _ = critic_tail(real, fake, torch.zeros(4, 0, device=device), "wasserstein", kind, 3.0, 1.0, impl="ref")
+    torch.testing.assert_close(loss, ref)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_the_tail_refuses_a_gradient_on_another_device_than_its_logits() -> None:
+    real, fake = torch.randn(4), torch.randn(4)
+    with pytest.raises(RuntimeError, match="must be on one device"):
+        torch.ops.ganzoo.critic_tail(real, fake, torch.randn(4, 3, device="cuda"), 2, 0.0, 0, 10.0, 1.0)
