@@ -12,6 +12,7 @@ Whole iterations vary 2-3x between runs on the shared 2-core machines, so varian
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -68,18 +69,12 @@ def peer_networks(G: nn.Module, D: nn.Module) -> tuple[nn.Module, nn.Module]:
     from ganzoo.nets import ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator
 
     if isinstance(G, MLPGenerator) and isinstance(D, MLPDiscriminator):
-        peer_g = nn.Sequential(*[_copy(m) for m in G.net], nn.Unflatten(1, G.shape))
-        peer_d = nn.Sequential(nn.Flatten(), *[_copy(m) for m in D.features], _copy(D.head), nn.Flatten(0))
+        peer_g = nn.Sequential(*copy.deepcopy(list(G.net)), nn.Unflatten(1, G.shape))
+        peer_d = nn.Sequential(nn.Flatten(), *copy.deepcopy([*D.features, D.head]), nn.Flatten(0))
         return peer_g, peer_d
     if isinstance(G, ConvGenerator) and isinstance(D, ConvDiscriminator):
         return _Unconditional(G), _Unconditional(D)
     raise TypeError(f"no peer for {type(G).__name__} / {type(D).__name__}")
-
-
-def _copy(module: nn.Module) -> nn.Module:
-    import copy
-
-    return copy.deepcopy(module)
 
 
 class _Unconditional(nn.Module):
@@ -88,8 +83,6 @@ class _Unconditional(nn.Module):
 
     def __init__(self, net: nn.Module):
         super().__init__()
-        import copy
-
         self.net = copy.deepcopy(net)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -285,7 +285,7 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
             click.echo(f"{'resuming' if resume else 'training'} {cfg.arch} ({cfg.loss} loss) on {cfg.dataset} for "
                        f"{cfg.steps} steps{ranks} -> {run_dir}", err=True)
 
-    main_rank = not distributed.world().active or distributed.world().main
+    main_rank = distributed.world().main  # rank 0, or the only process
     try:
         with _GracefulStop() as stop:
             result = train(resolved, Path(resume or out) if resume or out else None, resume=bool(resume),
