@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
+from unittest import mock
 
 import torch
 
@@ -83,9 +84,24 @@ class Workload:
         return time.perf_counter() - began
 
 
+def _without(attribute: str, value: Any) -> Callable[[Workload], float]:
+    """ganzoo with one of its choices switched off (``ganzoo.train.models.<attribute>`` replaced): each speed change
+    measured on its own, against the same build, in the same alternation."""
+
+    def run(w: Workload) -> float:
+        with mock.patch(f"ganzoo.train.models.{attribute}", lambda *args, **kwargs: value):
+            return w.run_ganzoo(fused=True)
+
+    return run
+
+
 VARIANTS: dict[str, Callable[[Workload], float]] = {
     "ganzoo": lambda w: w.run_ganzoo(fused=True),
     "ganzoo_unfused": lambda w: w.run_ganzoo(fused=False),
+    # the MLP critic's gradients by autograd's double backward instead of mlp_critic_grads
+    "ganzoo_double_backward": _without("_critic_layers", None),
+    # image networks in NCHW instead of channels_last
+    "ganzoo_nchw": _without("channels_last_pays", False),
     "peer": lambda w: w.run_peer(),
 }
 
@@ -101,7 +117,7 @@ def measure(workload: Workload, variants: list[str], rounds: int) -> dict[str, l
 
 def table(workload: Workload, times: dict[str, list[float]]) -> str:
     lines = [f"{workload.name}: {workload.steps} steps a run, {len(next(iter(times.values())))} rounds in alternation",
-             f"  {'variant':<16} {'ms/step':>9}   {'peer / variant':>16}  (median, min-max of per-round ratios)"]
+             f"  {'variant':<24} {'ms/step':>9}   {'peer / variant':>16}  (median, min-max of per-round ratios)"]
     peer = times.get("peer")
     for variant, seconds in times.items():
         per_step = statistics.median(seconds) / workload.steps * 1e3
@@ -109,7 +125,7 @@ def table(workload: Workload, times: dict[str, list[float]]) -> str:
         if peer and variant != "peer":
             ratios = [p / s for p, s in zip(peer, seconds)]
             ratio = f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
-        lines.append(f"  {variant:<16} {per_step:>9.2f}   {ratio:>16}")
+        lines.append(f"  {variant:<24} {per_step:>9.2f}   {ratio:>16}")
     return "\n".join(lines)
 
 

@@ -70,10 +70,12 @@ def test_critic_loss(benchmark, device: str, synced, batch: int, kind: str, vari
 
 
 @pytest.mark.parametrize("critic", ["mlp", "conv32", "conv64"])
-@pytest.mark.parametrize("variant", ["official", "best_eager", "batched3", "batched", "fused", "compiled"])
+@pytest.mark.parametrize("variant", ["official", "best_eager", "batched3", "batched", "fused", "by_hand", "compiled"])
 def test_critic_step(benchmark, quick: bool, device: str, synced, critic: str, variant: str) -> None:
     """Case 3: the whole wgan_gp critic step, batch 64."""
     _skip_large(quick, critic == "conv64")
+    if variant == "by_hand" and critic != "mlp":
+        pytest.skip("by_hand: mlp_critic_grads differentiates MLP critics (Linear + LeakyReLU) only")
     benchmark.group = f"critic step {critic}"
     benchmark.extra_info.update(variant=variant, case="critic_step", size=critic, device=device)
     D, real, fake = make_critic(critic, device)
@@ -94,7 +96,7 @@ def test_critic_step(benchmark, quick: bool, device: str, synced, critic: str, v
         benchmark(synced(step))
 
 
-@pytest.mark.parametrize("variant", ["best_eager", "fused", "lazy4"])
+@pytest.mark.parametrize("variant", ["best_eager", "fused", "by_hand", "lazy4"])
 def test_training_iteration(benchmark, device: str, synced, variant: str) -> None:
     """Case 4: a full wgan_gp training iteration on 2-D points (5 critic steps + 1 generator step, batch 256).
 

@@ -2,8 +2,9 @@
 
 Variants: "official" (eager, written as the official WGAN-GP ports and StudioGAN write it), "best_eager" (what a careful
 user writes: torch.lerp, one vector_norm), "compiled" (torch.compile where it can run), "fused" (ganzoo's kernels, with
-real and fake through D in one pass), "batched" (that one pass with the eager tail) and "batched3" (one D pass over real,
-fake and interpolates). The two batched variants are recorded experiments (benchmarks/RESULTS.md): neither gained
+real and fake through D in one pass), "by_hand" (MLP critics: ganzoo's mlp_critic_grads, the loss's gradients without a
+double backward; what the trainer runs for its MLP critic), "batched" (one D pass over real and fake with the eager tail)
+and "batched3" (one D pass over real, fake and interpolates). The two batched variants are recorded experiments (benchmarks/RESULTS.md): neither gained
 reliably, and the trainer runs D on each batch separately.
 """
 
@@ -16,7 +17,7 @@ import torch
 from torch import nn
 
 from ganzoo.nets import ConvDiscriminator, MLPDiscriminator, MLPGenerator
-from ganzoo.ops import critic_tail, discriminator_loss, discriminator_loss_ref, gradient_penalty
+from ganzoo.ops import critic_tail, discriminator_loss, discriminator_loss_ref, gradient_penalty, mlp_critic_grads
 
 LAMBDA = 10.0
 
@@ -81,6 +82,16 @@ class CriticStep:
             x_hat = torch.lerp(fake, real, self.eps.view(-1, *([1] * (real.ndim - 1)))).requires_grad_(True)
             (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
             loss = D(fake).mean() - D(real).mean() + tail_best_eager(g)
+        elif self.variant == "by_hand":
+            layers, slope = D.linear_chain()
+            x_hat = torch.lerp(fake, real, self.eps.view(-1, *([1] * (real.ndim - 1))))
+            _, _, weight_grads, bias_grads = mlp_critic_grads(
+                real, fake, x_hat, [m.weight for m in layers], [m.bias for m in layers], slope, "wasserstein",
+                "two_sided", LAMBDA, 1.0, impl="ext")
+            for parameter, grad in zip([m.weight for m in layers] + [m.bias for m in layers], weight_grads + bias_grads):
+                parameter.grad = grad
+            self.opt.step()
+            return
         elif self.variant == "batched3":  # one D pass over real, fake and x_hat
             batch = real.shape[0]
             x_hat = torch.lerp(fake, real, self.eps.view(-1, *([1] * (real.ndim - 1)))).requires_grad_(True)

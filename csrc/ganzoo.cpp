@@ -42,4 +42,10 @@ TORCH_LIBRARY(ganzoo, m) {
   // the penalty's value to critic_loss's three
   m.def("critic_tail(Tensor real, Tensor fake, Tensor grad, int loss_kind, float label_smoothing, int penalty_kind, "
         "float weight, float center) -> (Tensor, Tensor, Tensor, Tensor, Tensor)");
+  // an MLP critic's (Linear + LeakyReLU(slope) layers, then a one-logit head) critic loss on real and fake, plus the
+  // penalty on g = dD/dx at `point` when given -> (loss, stats as critic_tail's, dL/dweights, dL/dbiases), by hand-derived
+  // formulas instead of a double backward (csrc/mlp_critic.cpp)
+  m.def("mlp_critic_grads(Tensor real, Tensor fake, Tensor? point, Tensor[] weights, Tensor[] biases, float slope, "
+        "int loss_kind, float label_smoothing, int penalty_kind, float weight, float center) "
+        "-> (Tensor, Tensor, Tensor[], Tensor[])");
 }

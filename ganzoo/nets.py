@@ -57,6 +57,21 @@ class MLPDiscriminator(nn.Module):
         self.head = nn.Linear(width, 1)
         self.embed = nn.Embedding(num_classes, width) if num_classes else None
 
+    def linear_chain(self) -> Optional[tuple[list[nn.Linear], float]]:
+        """The Linear layers, head last, and the LeakyReLU slope between them, when the critic is nothing else (no
+        LayerNorm, no label projection): the form ``ganzoo.ops.mlp_critic_grads`` differentiates by hand. Else None."""
+        if self.embed is not None:
+            return None
+        layers = list(self.features)
+        linears, activations = layers[0::2], layers[1::2]
+        if (len(linears) != len(activations) or not all(type(m) is nn.Linear for m in linears)
+                or not all(type(m) is nn.LeakyReLU for m in activations)):
+            return None
+        slopes = {m.negative_slope for m in activations}
+        if len(slopes) > 1 or min(slopes, default=0.0) < 0:
+            return None
+        return [*linears, self.head], slopes.pop() if slopes else 0.0
+
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         h = self.features(x.flatten(1))
         out = self.head(h).squeeze(1)

@@ -20,8 +20,10 @@ _HOMES = {
     "generator_loss": "losses", "wasserstein_drift_loss": "losses",
     "gradient_penalty": "penalty", "interpolate": "penalty",
     "critic_tail": "tail",
+    "mlp_critic_grads": "mlp_critic",
     "critic_tail_ref": "reference", "discriminator_loss_ref": "reference", "generator_loss_ref": "reference",
-    "gradient_penalty_ref": "reference", "interpolate_ref": "reference",
+    "gradient_penalty_ref": "reference", "interpolate_ref": "reference", "mlp_critic_ref": "reference",
+    "mlp_critic_grads_ref": "reference",
 }
 
 __all__ = sorted(_HOMES)

@@ -45,6 +45,13 @@ def _critic_tail_fake(real, fake, grad, loss_kind, label_smoothing, penalty_kind
     return loss, grad_real, grad_fake, norms, real.new_empty((4,), dtype=_acc_dtype(real))
 
 
+@torch.library.register_fake("ganzoo::mlp_critic_grads")
+def _mlp_critic_grads_fake(real, fake, point, weights, biases, slope, loss_kind, label_smoothing, penalty_kind, weight,
+                           center):
+    return (real.new_empty(()), real.new_empty((4,), dtype=_acc_dtype(real)), [torch.empty_like(w) for w in weights],
+            [torch.empty_like(b) for b in biases])
+
+
 # --------------------------------------------------------------------------------------------------------- autograd
 def _reference_grads(outputs: torch.Tensor, inputs: list[torch.Tensor], grad_out: torch.Tensor) -> list:
     """d outputs / d inputs by the reference formula, kept differentiable (the create_graph path)."""

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from ganzoo.ops.kinds import LOSS_KINDS, PENALTY_KINDS
 
 __all__ = ["discriminator_loss_ref", "generator_loss_ref", "logit_stats_ref", "gradient_penalty_ref", "interpolate_ref",
-           "critic_tail_ref"]
+           "critic_tail_ref", "mlp_critic_ref", "mlp_critic_grads_ref"]
 
 
 def discriminator_loss_ref(kind: str, real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
@@ -85,3 +85,33 @@ def critic_tail_ref(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, 
     logit_stats = logit_stats_ref(real, fake)
     stats = torch.cat([logit_stats, penalty.detach().reshape(1).to(logit_stats.dtype)])
     return loss + penalty, stats
+
+
+def mlp_critic_ref(x: torch.Tensor, weights: list[torch.Tensor], biases: list[torch.Tensor], slope: float) -> torch.Tensor:
+    """An MLP critic as ``mlp_critic_grads`` sees it: Linear + LeakyReLU(slope) layers, then the head -> (B,) logits."""
+    h = x.flatten(1)
+    for w, b in zip(weights[:-1], biases[:-1]):
+        h = F.leaky_relu(F.linear(h, w, b), slope)
+    return F.linear(h, weights[-1], biases[-1]).squeeze(1)
+
+
+def mlp_critic_grads_ref(real: torch.Tensor, fake: torch.Tensor, point: torch.Tensor | None, weights: list[torch.Tensor],
+                         biases: list[torch.Tensor], slope: float, loss_kind: str, label_smoothing: float,
+                         penalty_kind: str, weight: float, center: float
+                         ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """The critic loss of ``mlp_critic_ref`` on real and fake, plus the penalty on g = dD/dx at ``point`` (none when
+    None), and its gradients in the weights and biases, by autograd's double backward (what every eager WGAN-GP loop
+    computes) -> (loss, stats as ``critic_tail_ref``'s, weight gradients, bias gradients)."""
+    params = [t.detach().requires_grad_(True) for t in (*weights, *biases)]
+    ws, bs = params[:len(weights)], params[len(weights):]
+    with torch.enable_grad():
+        d_real, d_fake = mlp_critic_ref(real, ws, bs, slope), mlp_critic_ref(fake, ws, bs, slope)
+        if point is None:
+            loss = discriminator_loss_ref(loss_kind, d_real, d_fake, label_smoothing)
+            stats = torch.cat([logit_stats_ref(d_real, d_fake), logit_stats_ref(d_real, d_fake).new_zeros(1)])
+        else:
+            x = point.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(mlp_critic_ref(x, ws, bs, slope).sum(), x, create_graph=True)
+            loss, stats = critic_tail_ref(d_real, d_fake, g, loss_kind, label_smoothing, penalty_kind, weight, center)
+        grads = torch.autograd.grad(loss, params)
+    return loss.detach(), stats, list(grads[:len(weights)]), list(grads[len(weights):])

@@ -23,7 +23,7 @@ import torch.distributed as dist
 
 from ganzoo.errors import ConfigError, GanzooError
 
-__all__ = ["World", "world", "setup", "shutdown", "broadcast_object", "any_rank", "mean_across", "check_in_sync",
+__all__ = ["World", "world", "setup", "shutdown", "broadcast_object", "any_rank", "average_gradients", "mean_across", "check_in_sync",
            "ENV_TIMEOUT", "torchrun_args", "launch"]
 
 ENV_TIMEOUT = "GANZOO_DIST_TIMEOUT"
@@ -118,6 +118,20 @@ def any_rank(flags: list[bool], current: World) -> list[bool]:
     t = torch.tensor([int(f) for f in flags], dtype=torch.int32, device=_collective_device())
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return [bool(v) for v in t.tolist()]
+
+
+def average_gradients(grads: list[torch.Tensor], current: World) -> None:
+    """Each gradient replaced, in place, by its mean over the ranks (one all-reduce for all of them): what DDP does in
+    its backward hooks, for gradients computed without autograd."""
+    if not current.active or not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= current.size
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
 
 
 def mean_across(values: dict[str, torch.Tensor], current: World) -> dict[str, torch.Tensor]:

@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ganzoo.errors import ConfigError, PluginError
+from ganzoo.nets import MLPDiscriminator
 from ganzoo.specs import Architecture, DataInfo, GanModels, Plan, Schedule
 from ganzoo.train import distributed
 from ganzoo.train.config import TrainConfig
@@ -100,6 +101,9 @@ class Networks:
     scaler_d: torch.amp.GradScaler
     amp_dtype: Optional[torch.dtype]
     device: torch.device
+    # D as Linear layers (head last) and their LeakyReLU slope when the critic step can take its gradients from
+    # ganzoo.ops.mlp_critic_grads instead of a double backward: a built-in MLP critic in float32
+    critic_layers: Optional[tuple[list[nn.Linear], float]] = None
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """The networks' forward passes in the run's precision (losses and the penalty stay float32)."""
@@ -162,8 +166,7 @@ def build_networks(arch: Architecture, cfg: TrainConfig, info: DataInfo, device:
     G, D = models.generator, models.discriminator
     G_ema = copy.deepcopy(G).requires_grad_(False).eval() if cfg.ema > 0 else None
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
-    if amp_dtype is not None and device.type == "cuda" and info.kind == "images":
-        # tensor cores want NHWC: convolutions in half precision run fastest in channels_last
+    if channels_last_pays(info, device, amp_dtype):
         for network in (G, D, G_ema):
             if network is not None:
                 network.to(memory_format=torch.channels_last)
@@ -180,13 +183,48 @@ def build_networks(arch: Architecture, cfg: TrainConfig, info: DataInfo, device:
                     opt_g=_adam(G, cfg.lr_g, cfg.betas, device), opt_d=_adam(D, cfg.lr_d, cfg.betas, device),
                     scaler_g=torch.amp.GradScaler(device.type, enabled=fp16),
                     scaler_d=torch.amp.GradScaler(device.type, enabled=fp16),
-                    amp_dtype=amp_dtype, device=device)
+                    amp_dtype=amp_dtype, device=device,
+                    critic_layers=_critic_layers(D, amp_dtype, schedule))
+
+
+def channels_last_pays(info: DataInfo, device: torch.device, amp_dtype: Optional[torch.dtype]) -> bool:
+    """Whether image networks run in NHWC: oneDNN's CPU convolutions run the digits training iteration ~10% faster in
+    it, and tensor cores want it in half precision (benchmarks/RESULTS.md). The data stays NCHW: each convolution
+    follows its weight's layout. CUDA in float32 keeps NCHW (not measured)."""
+    return info.kind == "images" and (device.type == "cpu" or amp_dtype is not None)
+
+
+def _critic_layers(D: nn.Module, amp_dtype: Optional[torch.dtype],
+                   schedule: Optional[Schedule]) -> Optional[tuple[list[nn.Linear], float]]:
+    """D's layers for the hand-derived critic gradient, or None where the double backward stays: a critic of another
+    form (a plugin's subclass may change forward, so the type must be exactly the built-in), mixed precision and
+    schedules (the op computes in the parameters' own float32 or float64). Under DDP the critic step averages the
+    gradients across ranks itself (``distributed.average_gradients``)."""
+    if type(D) is not MLPDiscriminator or amp_dtype is not None or schedule is not None:
+        return None
+    chain = D.linear_chain()
+    if chain is None or any(p.dtype not in (torch.float32, torch.float64) for p in D.parameters()):
+        return None
+    return chain
 
 
 def _adam(network: nn.Module, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
     """Adam with torch's fused kernel where it has one (CPU, CUDA): the same update within float rounding, about 3x
     faster than the per-tensor loop that is torch's CPU default (benchmarks/RESULTS.md)."""
-    return torch.optim.Adam(network.parameters(), lr=lr, betas=betas, fused=device.type in ("cpu", "cuda"))
+    optimizer = torch.optim.Adam(network.parameters(), lr=lr, betas=betas, fused=device.type in ("cpu", "cuda"))
+    optimizer.register_load_state_dict_post_hook(_state_in_parameter_layout)
+    return optimizer
+
+
+def _state_in_parameter_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give each loaded state tensor its parameter's memory layout. A checkpoint stores them contiguous, and the fused
+    Adam kernel pairs a parameter's elements with its state's by position in memory: a channels_last weight with a
+    contiguous exp_avg resumed to wrong updates (torch 2.13, CPU; seen as a resumed run that left the straight one)."""
+    for parameter, entries in optimizer.state.items():
+        for key, value in entries.items():
+            if (isinstance(value, torch.Tensor) and value.shape == parameter.shape
+                    and value.stride() != parameter.stride()):
+                entries[key] = torch.empty_like(parameter, dtype=value.dtype).copy_(value)
 
 
 def ema_decay(target: float, updates: int) -> float:

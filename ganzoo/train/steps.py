@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import torch
 from torch import nn
 
-from ganzoo.ops import critic_tail, gradient_penalty, interpolate
+from ganzoo.ops import critic_tail, gradient_penalty, interpolate, mlp_critic_grads
+from ganzoo.ops._impl import use_extension
 from ganzoo.specs import Loss, Penalty
 from ganzoo.train import distributed
 from ganzoo.train.guard import NonFiniteGuard
 from ganzoo.train.models import Networks, ema_decay, update_ema
 
-__all__ = ["critic_step", "generator_step", "optimizer_step", "penalty_grad", "penalty_this_update"]
+__all__ = ["critic_step", "generator_step", "optimizer_step", "penalty_grad", "penalty_point", "penalty_this_update"]
 
 
 def penalty_this_update(penalty: Optional[Penalty], every: int, update: int) -> Optional[Penalty]:
@@ -37,10 +38,12 @@ def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], l
     from the same pass."""
     global_batch = real.shape[0] * world.size
     mine = world.part(global_batch)
+    with nets.autocast(), torch.no_grad():
+        z = torch.randn(global_batch, nets.latent_dim, generator=noise)[mine].to(nets.device)
+        fake = nets.G(z, y).float()
+    if nets.critic_layers is not None and loss.kind is not None and use_extension(None, real, fake):
+        return _critic_step_by_hand(nets, real, fake, loss, penalty, noise, world, label_smoothing, grad_clip, guard)
     with nets.autocast():
-        with torch.no_grad():
-            z = torch.randn(global_batch, nets.latent_dim, generator=noise)[mine].to(nets.device)
-            fake = nets.G(z, y).float()
         d_real, d_fake = nets.D_train(real, y).float(), nets.D_train(fake, y).float()
     logged: dict[str, torch.Tensor] = {}
     if penalty is not None and loss.kind is not None:
@@ -58,6 +61,24 @@ def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], l
             total = d_loss + logged["gp"]
     optimizer_step(total, nets.opt_d, nets.scaler_d, nets.D, grad_clip, guard)
     return {**logged, "d_loss": d_loss, "d_real": d_real.mean(), "d_fake": d_fake.mean()}
+
+
+def _critic_step_by_hand(nets: Networks, real: torch.Tensor, fake: torch.Tensor, loss: Loss, penalty: Optional[Penalty],
+                         noise: torch.Generator, world: distributed.World, label_smoothing: float, grad_clip: float,
+                         guard: Optional[NonFiniteGuard]) -> dict[str, torch.Tensor]:
+    """critic_step for a critic of Linear + LeakyReLU layers (``nets.critic_layers``): the same loss, penalty and
+    gradients, from the hand-derived formulas of ``mlp_critic_grads`` instead of a double backward."""
+    layers, slope = nets.critic_layers
+    point = penalty_point(penalty, real, fake, noise, world) if penalty is not None else None
+    spec = penalty if penalty is not None else Penalty()  # its kind and weight go unused without a point
+    total, stats, weight_grads, bias_grads = mlp_critic_grads(
+        real, fake, point, [m.weight for m in layers], [m.bias for m in layers], slope, loss.kind, spec.kind,
+        spec.weight, spec.center, label_smoothing)
+    distributed.average_gradients(weight_grads + bias_grads, world)  # DDP's averaging, which its hooks do in autograd
+    grads = zip([m.weight for m in layers] + [m.bias for m in layers], weight_grads + bias_grads)
+    optimizer_step(total, nets.opt_d, nets.scaler_d, nets.D, grad_clip, guard, grads=grads)
+    logged = {"gp": stats[3]} if point is not None else {}
+    return {**logged, "d_loss": total - stats[3], "d_real": stats[0], "d_fake": stats[1]}
 
 
 def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: distributed.World, batch_size: int,
@@ -80,10 +101,16 @@ def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: di
 
 
 def optimizer_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-                   network: nn.Module, grad_clip: float, guard: Optional[NonFiniteGuard]) -> None:
-    """Backward (scaled under fp16), the guard's look at the loss and gradients, clipping, and the step."""
-    optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
+                   network: nn.Module, grad_clip: float, guard: Optional[NonFiniteGuard],
+                   grads: Optional[Iterable[tuple[nn.Parameter, torch.Tensor]]] = None) -> None:
+    """Backward (scaled under fp16), or the (parameter, gradient) pairs of ``grads`` already computed, then the guard's
+    look at the loss, clipping, and the step."""
+    if grads is None:
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+    else:
+        for parameter, grad in grads:
+            parameter.grad = grad
     if guard is not None:
         guard.watch(loss)
     if grad_clip:
@@ -101,12 +128,7 @@ def penalty_grad(D: Callable[..., torch.Tensor], penalty: Penalty, real: torch.T
 
     D may be DDP-wrapped: the inner ``autograd.grad`` is taken with respect to the inputs only, so it fires none of
     DDP's gradient hooks; the parameters' gradients, penalty included, reach them once, in the critic's one backward."""
-    if penalty.on == "interpolates":
-        eps = torch.rand(real.shape[0] * world.size, generator=noise)[world.part(real.shape[0] * world.size)]
-        point = interpolate(fake, real, eps.to(real.device))
-    else:
-        point = real if penalty.on == "real" else fake
-    point = point.detach().requires_grad_(True)
+    point = penalty_point(penalty, real, fake, noise, world).detach().requires_grad_(True)
     with autocast():
         score = D(point, y).float().sum()
     if scaler is not None and scaler.is_enabled():
@@ -115,3 +137,13 @@ def penalty_grad(D: Callable[..., torch.Tensor], penalty: Penalty, real: torch.T
         return grad / scaler.get_scale()
     (grad,) = torch.autograd.grad(score, point, create_graph=True)
     return grad.float()
+
+
+def penalty_point(penalty: Penalty, real: torch.Tensor, fake: torch.Tensor, noise: torch.Generator,
+                  world: distributed.World = distributed.World()) -> torch.Tensor:
+    """Where the penalty takes D's input gradient: interpolates between fake and real (WGAN-GP), real (R1) or fake
+    (R2). Interpolation weights come from the run's noise generator, drawn for the global batch (each rank its part)."""
+    if penalty.on == "interpolates":
+        eps = torch.rand(real.shape[0] * world.size, generator=noise)[world.part(real.shape[0] * world.size)]
+        return interpolate(fake, real, eps.to(real.device))
+    return real if penalty.on == "real" else fake

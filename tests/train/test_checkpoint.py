@@ -103,3 +103,26 @@ def test_atomic_files_get_normal_permissions(tmp_path: Path) -> None:
         assert (tmp_path / "kept.bin").stat().st_mode & 0o777 == 0o640
     finally:
         os.umask(old)
+
+
+def test_restored_adam_state_takes_its_parameters_memory_layout() -> None:
+    """A checkpoint stores optimizer state contiguous; torch's fused Adam pairs parameter and state elements by memory
+    position, so a channels_last weight resumed with a contiguous exp_avg would take wrong steps."""
+    from ganzoo.train.models import _adam
+
+    torch.manual_seed(0)
+    weight = torch.nn.Parameter(torch.randn(4, 3, 2, 2).contiguous(memory_format=torch.channels_last))
+    straight = _adam(torch.nn.ParameterList([weight]), 0.1, (0.5, 0.9), torch.device("cpu"))
+    grads = [torch.randn(4, 3, 2, 2) for _ in range(2)]
+    weight.grad = grads[0].contiguous(memory_format=torch.channels_last)
+    straight.step()
+    tensors, meta = flatten_optimizer("opt", straight.state_dict())
+    tensors = {k: v.clone() for k, v in tensors.items()}  # as read from a file: nothing shared with `straight`
+    resumed_weight = torch.nn.Parameter(weight.detach().clone())
+    resumed = _adam(torch.nn.ParameterList([resumed_weight]), 0.1, (0.5, 0.9), torch.device("cpu"))
+    resumed.load_state_dict(unflatten_optimizer("opt", tensors, meta))
+    assert resumed.state[resumed_weight]["exp_avg"].stride() == resumed_weight.stride()
+    for w, opt in ((weight, straight), (resumed_weight, resumed)):
+        w.grad = grads[1].contiguous(memory_format=torch.channels_last)
+        opt.step()
+    assert torch.equal(weight, resumed_weight)
