@@ -1,6 +1,7 @@
 // ganzoo's operator library: the schemas of every op are declared here, once. Kernels register per device in their own
-// files: ops_cpu.cpp (TORCH_LIBRARY_IMPL(ganzoo, CPU, m)) and cuda/ops_cuda.cu (TORCH_LIBRARY_IMPL(ganzoo, CUDA, m)).
-// Autograd and fake (meta) kernels are registered from Python, in ganzoo/ops/_registration.py.
+// files: ops_cpu.cpp (TORCH_LIBRARY_IMPL(ganzoo, CPU, m)) and cuda/ops_cuda.cu (TORCH_LIBRARY_IMPL(ganzoo, CUDA, m));
+// the autograd kernels in autograd.cpp; mlp_critic.cpp is device-generic. Fake (meta) kernels and the reference
+// gradients for create_graph are registered from Python, in ganzoo/ops/_registration.py.
 //
 // Only light headers: torch/extension.h (pybind11 and all of torch's C++ API) costs ~40-60 s per file to compile on a
 // 2-core machine, Python.h plus torch/library.h ~13 s.
@@ -42,6 +43,13 @@ TORCH_LIBRARY(ganzoo, m) {
   // the penalty's value to critic_loss's three
   m.def("critic_tail(Tensor real, Tensor fake, Tensor grad, int loss_kind, float label_smoothing, int penalty_kind, "
         "float weight, float center) -> (Tensor, Tensor, Tensor, Tensor, Tensor)");
+  // The reference's gradients of the three ops above, differentiable (what their backward runs under create_graph):
+  // implemented in Python over ganzoo/ops/reference.py, as CompositeImplicitAutograd (ganzoo/ops/_registration.py).
+  m.def("gradient_penalty_ref_grad(Tensor grad_out, Tensor grad, int kind, float weight, float center) -> Tensor");
+  m.def("critic_loss_ref_grads(Tensor grad_out, Tensor real, Tensor fake, int kind, float label_smoothing) "
+        "-> (Tensor, Tensor)");
+  m.def("critic_tail_ref_grads(Tensor grad_out, Tensor real, Tensor fake, Tensor grad, int loss_kind, "
+        "float label_smoothing, int penalty_kind, float weight, float center) -> (Tensor, Tensor, Tensor)");
   // an MLP critic's (Linear + LeakyReLU(slope) layers, then a one-logit head) critic loss on real and fake, plus the
   // penalty on g = dD/dx at `point` when given -> (loss, stats as critic_tail's, dL/dweights, dL/dbiases), by hand-derived
   // formulas instead of a double backward (csrc/mlp_critic.cpp)

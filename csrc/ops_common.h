@@ -72,9 +72,24 @@ inline at::Tensor dense_samples(const at::Tensor& grad) {
   return samples_are_dense_blocks(grad) ? grad : grad.contiguous();
 }
 
-// Norms and statistics are kept in double for double inputs and in float for everything else.
+// The one accumulation policy of every kernel, CPU and CUDA alike:
+//  - per-element maths (a logit's loss term, a square, dL/dg_i = c_i * g_i) runs in acc_t = at::opmath_type<scalar_t>:
+//    float for half, bfloat16 and float, double for double;
+//  - every sum (squares within a sample, terms over the batch, logits for the statistics, the accuracy count) runs in
+//    reduce_t = double, and so does what is computed from the sums (the penalty's mean, the per-sample coefficient c_i);
+//  - norms and statistics are stored in acc_t (accumulate_dtype), the loss in the input's dtype, each rounded once from
+//    the double value: a statistic is never read back from the loss rounded to half, and critic_tail's loss is the
+//    critic loss plus the penalty added in double, then rounded.
+using reduce_t = double;
+
 inline at::ScalarType accumulate_dtype(const at::Tensor& t) {
   return t.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+}
+
+// 1 / n in acc_t: a logit's share of a mean, the same rounding on both devices.
+template <typename acc_t>
+C10_HOST_DEVICE inline acc_t inverse_count(int64_t n) {
+  return acc_t(1) / static_cast<acc_t>(n);
 }
 
 // PyTorch's softplus (beta 1, threshold 20), reproduced exactly so the kernels agree with F.softplus.

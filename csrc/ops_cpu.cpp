@@ -28,10 +28,11 @@ namespace {
 // Rows of at least this many elements per task: smaller tasks cost more to schedule than to compute.
 constexpr int64_t kGrainElements = 16384;
 
+// Each square in acc_t, the sum in reduce_t (ops_common.h's policy, which the CUDA kernels follow too).
 GANZOO_MULTIVERSION double sum_squares(const float* x, int64_t n) {
   double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
-  for (int64_t j = 0; j < n; ++j) acc += static_cast<double>(x[j]) * static_cast<double>(x[j]);
+  for (int64_t j = 0; j < n; ++j) acc += static_cast<double>(x[j] * x[j]);
   return acc;
 }
 
@@ -43,8 +44,8 @@ GANZOO_MULTIVERSION double sum_squares(const double* x, int64_t n) {
 }
 
 template <typename scalar_t>
-double sum_squares(const scalar_t* x, int64_t n) {  // half, bfloat16
-  float acc = 0.f;
+double sum_squares(const scalar_t* x, int64_t n) {  // half, bfloat16: each square in float, the sum in double
+  double acc = 0.0;
   for (int64_t j = 0; j < n; ++j) {
     const float v = static_cast<float>(x[j]);
     acc += v * v;
@@ -86,21 +87,31 @@ void compute_norms(const at::Tensor& g, at::Tensor& norms) {
   });
 }
 
-template <typename acc_t>
-acc_t penalty_from_norms(const acc_t* norms, int64_t batch, int64_t kind, double weight, double center) {
-  double total = 0.0;  // the mean of B terms, in double whatever the input type
-  for (int64_t i = 0; i < batch; ++i) total += penalty_term<double>(kind, static_cast<double>(norms[i]), center);
-  return static_cast<acc_t>(weight * total / static_cast<double>(batch));
+// weight * mean_i penalty_term(norm_i), from the stored (acc_t) norms, in reduce_t.
+reduce_t penalty_value(const at::Tensor& norms, int64_t kind, double weight, double center) {
+  const int64_t batch = norms.size(0);
+  reduce_t total = 0.0;
+  AT_DISPATCH_FLOATING_TYPES(norms.scalar_type(), "ganzoo_penalty_value_cpu", [&] {
+    const scalar_t* n = norms.const_data_ptr<scalar_t>();
+    for (int64_t i = 0; i < batch; ++i) total += penalty_term<reduce_t>(kind, static_cast<reduce_t>(n[i]), center);
+  });
+  return weight * total / static_cast<reduce_t>(batch);
 }
 
-at::Tensor penalty_loss(const at::Tensor& grad, const at::Tensor& norms, int64_t kind, double weight, double center) {
-  at::Tensor loss = at::empty({}, grad.options());
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(), "ganzoo_penalty_loss_cpu", [&] {
-    using acc_t = opmath_t<scalar_t>;
-    *loss.mutable_data_ptr<scalar_t>() =
-        static_cast<scalar_t>(penalty_from_norms(norms.const_data_ptr<acc_t>(), grad.size(0), kind, weight, center));
+// A 0-d tensor of `like`'s dtype holding `value`, rounded once.
+at::Tensor scalar_of(reduce_t value, const at::Tensor& like) {
+  at::Tensor out = at::empty({}, like.options());
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, like.scalar_type(), "ganzoo_scalar_of_cpu", [&] {
+    *out.mutable_data_ptr<scalar_t>() = static_cast<scalar_t>(value);
   });
-  return loss;
+  return out;
+}
+
+// The norms of g's samples -> (norms, the penalty in reduce_t).
+std::tuple<at::Tensor, reduce_t> norms_and_penalty(const at::Tensor& g, int64_t kind, double weight, double center) {
+  at::Tensor norms = at::empty({g.size(0)}, g.options().dtype(accumulate_dtype(g)));
+  compute_norms(g, norms);
+  return {norms, penalty_value(norms, kind, weight, center)};
 }
 
 std::tuple<at::Tensor, at::Tensor> gradient_penalty_cpu(const at::Tensor& grad, int64_t kind, double weight,
@@ -108,9 +119,8 @@ std::tuple<at::Tensor, at::Tensor> gradient_penalty_cpu(const at::Tensor& grad, 
   check_grad(grad);
   check_penalty_kind(kind);
   const at::Tensor g = dense_samples(grad);
-  at::Tensor norms = at::empty({g.size(0)}, g.options().dtype(accumulate_dtype(g)));
-  compute_norms(g, norms);
-  return {penalty_loss(g, norms, kind, weight, center), norms};
+  auto [norms, penalty] = norms_and_penalty(g, kind, weight, center);
+  return {scalar_of(penalty, g), norms};
 }
 
 at::Tensor gradient_penalty_backward_cpu(const at::Tensor& grad_out, const at::Tensor& grad, const at::Tensor& norms,
@@ -132,7 +142,7 @@ at::Tensor gradient_penalty_backward_cpu(const at::Tensor& grad_out, const at::T
     const int64_t grain = std::max<int64_t>(1, kGrainElements / std::max<int64_t>(row, 1));
     at::parallel_for(0, batch, grain, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
-        const double c = upstream * penalty_coef<double>(kind, static_cast<double>(n[i]), weight, center, batch);
+        const reduce_t c = upstream * penalty_coef<reduce_t>(kind, static_cast<reduce_t>(n[i]), weight, center, batch);
         scale_into(in + i * row, static_cast<acc_t>(c), dst + i * row, row);
       }
     });
@@ -140,19 +150,38 @@ at::Tensor gradient_penalty_backward_cpu(const at::Tensor& grad_out, const at::T
   return out;
 }
 
-// Loss, gradients and statistics of the critic loss in one pass over the logits.
-std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cpu(const at::Tensor& real_in,
-                                                                           const at::Tensor& fake_in, int64_t kind,
-                                                                           double label_smoothing) {
-  check_logits(real_in, fake_in);
-  check_loss_kind(kind);
-  TORCH_CHECK(label_smoothing == 0.0 || kind == kBce, "ganzoo: label_smoothing applies to the bce loss only");
-  const at::Tensor real = real_in.reshape({-1}).contiguous();
-  const at::Tensor fake = fake_in.reshape({-1}).contiguous();
-  at::Tensor grad_real = at::empty_like(real);
-  at::Tensor grad_fake = at::empty_like(fake);
-  at::Tensor loss = at::empty({}, real.options());
-  at::Tensor stats = at::empty({3}, real.options().dtype(accumulate_dtype(real)));
+// One side's logits (real or fake): returns the sum of their loss terms, writes dL/dlogit, adds to the logit sum and
+// the count of right answers. Kind and side are template parameters so that the formula's branches fold away and the
+// loop vectorises for hinge and wasserstein (bce's exp and log1p stay scalar calls: above ~600 logits a side PyTorch's
+// SLEEF softplus is faster, and ganzoo.ops' "auto" takes the reference there, benchmarks/RESULTS.md).
+template <int64_t Kind, bool Real, typename scalar_t, typename acc_t>
+reduce_t side_terms(const scalar_t* x, int64_t n, acc_t smoothing, acc_t inv_n, scalar_t* grad, reduce_t& logits,
+                    reduce_t& right) {
+  reduce_t sum = 0.0, logit_sum = 0.0, count = 0.0;
+#pragma omp simd reduction(+ : sum, logit_sum, count)
+  for (int64_t i = 0; i < n; ++i) {
+    const acc_t value = static_cast<acc_t>(x[i]);
+    acc_t term, deriv;
+    if (Real) {
+      real_term<acc_t>(Kind, value, smoothing, &term, &deriv);
+    } else {
+      fake_term<acc_t>(Kind, value, &term, &deriv);
+    }
+    sum += term;
+    logit_sum += value;
+    count += (Real ? value > acc_t(0) : value < acc_t(0)) ? 1.0 : 0.0;
+    grad[i] = static_cast<scalar_t>(deriv * inv_n);
+  }
+  logits += logit_sum;
+  right += count;
+  return sum;
+}
+
+// The critic loss over the logits in one pass: dL/dreal and dL/dfake written to `grad_real` / `grad_fake`, the
+// statistics to `stats` ([mean D(real), mean D(fake), accuracy], acc_t); returns the loss in reduce_t.
+reduce_t critic_loss_into(const at::Tensor& real, const at::Tensor& fake, int64_t kind, double label_smoothing,
+                          at::Tensor& grad_real, at::Tensor& grad_fake, at::Tensor& stats) {
+  reduce_t loss = 0.0;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, real.scalar_type(), "ganzoo_critic_loss_cpu", [&] {
     using acc_t = opmath_t<scalar_t>;
     const int64_t nr = real.numel(), nf = fake.numel();
@@ -160,63 +189,72 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cpu(const
     const scalar_t* f = fake.const_data_ptr<scalar_t>();
     scalar_t* gr = grad_real.mutable_data_ptr<scalar_t>();
     scalar_t* gf = grad_fake.mutable_data_ptr<scalar_t>();
-    // per-logit maths in the accumulation type (float for float32: float exp/log1p are several times cheaper than
-    // double), sums in double so the means stay exact to the input's precision
-    double sum_real = 0.0, sum_fake = 0.0, logit_real = 0.0, logit_fake = 0.0;
-    int64_t correct = 0;
+    reduce_t logit_real = 0.0, logit_fake = 0.0, correct = 0.0;
     const acc_t smoothing = static_cast<acc_t>(label_smoothing);
-    const acc_t inv_nr = acc_t(1) / static_cast<acc_t>(nr), inv_nf = acc_t(1) / static_cast<acc_t>(nf);
-    for (int64_t i = 0; i < nr; ++i) {
-      const acc_t x = static_cast<acc_t>(r[i]);
-      acc_t v, d;
-      real_term<acc_t>(kind, x, smoothing, &v, &d);
-      sum_real += v;
-      logit_real += x;
-      correct += x > acc_t(0);
-      gr[i] = static_cast<scalar_t>(d * inv_nr);
+    const acc_t inv_nr = inverse_count<acc_t>(nr), inv_nf = inverse_count<acc_t>(nf);
+    reduce_t sum_real, sum_fake;
+    switch (kind) {
+      case kBce:
+        sum_real = side_terms<kBce, true>(r, nr, smoothing, inv_nr, gr, logit_real, correct);
+        sum_fake = side_terms<kBce, false>(f, nf, smoothing, inv_nf, gf, logit_fake, correct);
+        break;
+      case kHinge:
+        sum_real = side_terms<kHinge, true>(r, nr, smoothing, inv_nr, gr, logit_real, correct);
+        sum_fake = side_terms<kHinge, false>(f, nf, smoothing, inv_nf, gf, logit_fake, correct);
+        break;
+      default:
+        sum_real = side_terms<kWasserstein, true>(r, nr, smoothing, inv_nr, gr, logit_real, correct);
+        sum_fake = side_terms<kWasserstein, false>(f, nf, smoothing, inv_nf, gf, logit_fake, correct);
     }
-    for (int64_t i = 0; i < nf; ++i) {
-      const acc_t x = static_cast<acc_t>(f[i]);
-      acc_t v, d;
-      fake_term<acc_t>(kind, x, &v, &d);
-      sum_fake += v;
-      logit_fake += x;
-      correct += x < acc_t(0);
-      gf[i] = static_cast<scalar_t>(d * inv_nf);
-    }
-    *loss.mutable_data_ptr<scalar_t>() = static_cast<scalar_t>(sum_real / nr + sum_fake / nf);
+    loss = sum_real / nr + sum_fake / nf;
     acc_t* s = stats.mutable_data_ptr<acc_t>();
     s[0] = static_cast<acc_t>(logit_real / nr);
     s[1] = static_cast<acc_t>(logit_fake / nf);
-    s[2] = static_cast<acc_t>(static_cast<double>(correct) / static_cast<double>(nr + nf));
+    s[2] = static_cast<acc_t>(correct / static_cast<reduce_t>(nr + nf));
   });
-  return {loss, grad_real.view(real_in.sizes()), grad_fake.view(fake_in.sizes()), stats};
+  return loss;
+}
+
+struct LogitGrads {
+  at::Tensor real, fake, grad_real, grad_fake;
+};
+
+LogitGrads prepare_logits(const at::Tensor& real_in, const at::Tensor& fake_in, int64_t kind, double label_smoothing) {
+  check_logits(real_in, fake_in);
+  check_loss_kind(kind);
+  TORCH_CHECK(label_smoothing == 0.0 || kind == kBce, "ganzoo: label_smoothing applies to the bce loss only");
+  const at::Tensor real = real_in.reshape({-1}).contiguous();
+  const at::Tensor fake = fake_in.reshape({-1}).contiguous();
+  return {real, fake, at::empty_like(real), at::empty_like(fake)};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cpu(const at::Tensor& real_in,
+                                                                           const at::Tensor& fake_in, int64_t kind,
+                                                                           double label_smoothing) {
+  LogitGrads l = prepare_logits(real_in, fake_in, kind, label_smoothing);
+  at::Tensor stats = at::empty({3}, l.real.options().dtype(accumulate_dtype(l.real)));
+  const reduce_t loss = critic_loss_into(l.real, l.fake, kind, label_smoothing, l.grad_real, l.grad_fake, stats);
+  return {scalar_of(loss, l.real), l.grad_real.view(real_in.sizes()), l.grad_fake.view(fake_in.sizes()), stats};
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_tail_cpu(
-    const at::Tensor& real, const at::Tensor& fake, const at::Tensor& grad, int64_t loss_kind, double label_smoothing,
-    int64_t penalty_kind, double weight, double center) {
+    const at::Tensor& real_in, const at::Tensor& fake_in, const at::Tensor& grad, int64_t loss_kind,
+    double label_smoothing, int64_t penalty_kind, double weight, double center) {
   check_loss_kind(loss_kind);
   check_penalty_kind(penalty_kind);
   check_grad(grad);
-  check_grad_with_logits(grad, real);
-  auto [loss, grad_real, grad_fake, stats3] = critic_loss_cpu(real, fake, loss_kind, label_smoothing);
-  auto [penalty, norms] = gradient_penalty_cpu(grad, penalty_kind, weight, center);
-  at::Tensor stats = at::empty({4}, stats3.options());
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, loss.scalar_type(), "ganzoo_critic_tail_cpu", [&] {
-    using acc_t = opmath_t<scalar_t>;
-    // all of these are small CPU tensors: combine them in place rather than through more ops
-    const double pen = static_cast<double>(*penalty.const_data_ptr<scalar_t>());
-    scalar_t* total = loss.mutable_data_ptr<scalar_t>();
-    *total = static_cast<scalar_t>(static_cast<double>(*total) + pen);
-    const acc_t* s3 = stats3.const_data_ptr<acc_t>();
-    acc_t* s = stats.mutable_data_ptr<acc_t>();
-    s[0] = s3[0];
-    s[1] = s3[1];
-    s[2] = s3[2];
-    s[3] = static_cast<acc_t>(pen);
+  check_grad_with_logits(grad, real_in);
+  LogitGrads l = prepare_logits(real_in, fake_in, loss_kind, label_smoothing);
+  at::Tensor stats = at::empty({4}, l.real.options().dtype(accumulate_dtype(l.real)));
+  at::Tensor logit_stats = stats.narrow(0, 0, 3);
+  const reduce_t loss = critic_loss_into(l.real, l.fake, loss_kind, label_smoothing, l.grad_real, l.grad_fake,
+                                         logit_stats);
+  auto [norms, penalty] = norms_and_penalty(dense_samples(grad), penalty_kind, weight, center);
+  AT_DISPATCH_FLOATING_TYPES(stats.scalar_type(), "ganzoo_critic_tail_stats_cpu", [&] {
+    stats.mutable_data_ptr<scalar_t>()[3] = static_cast<scalar_t>(penalty);
   });
-  return {loss, grad_real, grad_fake, norms, stats};
+  return {scalar_of(loss + penalty, l.real), l.grad_real.view(real_in.sizes()), l.grad_fake.view(fake_in.sizes()), norms,
+          stats};
 }
 
 }  // namespace

@@ -1,9 +1,7 @@
-"""Autograd formulas and fake (meta) kernels of the compiled ops, so they work inside autograd graphs (also under
-``create_graph=True``) and torch.compile can trace code that calls them. Registered once, on import, which
+"""Fake (meta) kernels of the compiled ops, so torch.compile can trace code that calls them, and the reference
+gradients their C++ autograd kernels (csrc/autograd.cpp) use when a backward is itself differentiated
+(``create_graph=True``), so higher derivatives are exactly the reference's. Registered once, on import, which
 ``ganzoo.ops.extension`` does right after ``ganzoo._C`` has defined the ops.
-
-First-order backward runs the fused backward kernels. When a backward is itself differentiated (``create_graph=True``),
-the gradient comes from the reference formula instead, so higher derivatives are exactly the reference's.
 """
 
 from __future__ import annotations
@@ -52,77 +50,36 @@ def _mlp_critic_grads_fake(real, fake, point, weights, biases, slope, loss_kind,
             [torch.empty_like(b) for b in biases])
 
 
-# --------------------------------------------------------------------------------------------------------- autograd
-def _reference_grads(outputs: torch.Tensor, inputs: list[torch.Tensor], grad_out: torch.Tensor) -> list:
-    """d outputs / d inputs by the reference formula, kept differentiable (the create_graph path)."""
+# ------------------------------------------------------------------------- reference gradients (create_graph backward)
+# The autograd kernels are C++ (csrc/autograd.cpp): their first-order backward runs the fused backward kernels. When a
+# backward is itself differentiated, they call these ops instead: the reference's gradients, traced by autograd.
+def _reference_grads(outputs: torch.Tensor, inputs: list[torch.Tensor], grad_out: torch.Tensor) -> list[torch.Tensor]:
+    """d outputs / d inputs by the reference formula, kept differentiable; zeros for an input that needs none."""
     wanted = [t for t in inputs if t.requires_grad]
     got = iter(torch.autograd.grad(outputs, wanted, grad_out, create_graph=True, allow_unused=True)) if wanted else iter(())
-    return [next(got) if t.requires_grad else None for t in inputs]
+    grads = [next(got) if t.requires_grad else None for t in inputs]
+    return [torch.zeros_like(t) if g is None else g for g, t in zip(grads, inputs)]
 
 
-def _gp_setup(ctx, inputs, output):
-    grad, kind, weight, center = inputs
-    _, norms = output
-    ctx.mark_non_differentiable(norms)
-    ctx.save_for_backward(grad, norms)
-    ctx.args = (kind, weight, center)
+@torch.library.impl("ganzoo::gradient_penalty_ref_grad", "CompositeImplicitAutograd")
+def _gradient_penalty_ref_grad(grad_out, grad, kind, weight, center):
+    with torch.enable_grad():
+        (d_grad,) = _reference_grads(gradient_penalty_ref(grad, penalty_name(kind), weight, center), [grad], grad_out)
+    return d_grad
 
 
-def _gp_backward(ctx, grad_loss, _grad_norms):
-    grad, norms = ctx.saved_tensors
-    kind, weight, center = ctx.args
-    if torch.is_grad_enabled():
-        with torch.enable_grad():
-            ref = gradient_penalty_ref(grad, penalty_name(kind), weight, center)
-            (d_grad,) = _reference_grads(ref, [grad], grad_loss)
-        return d_grad, None, None, None
-    return torch.ops.ganzoo.gradient_penalty_backward(grad_loss, grad, norms, kind, weight, center), None, None, None
+@torch.library.impl("ganzoo::critic_loss_ref_grads", "CompositeImplicitAutograd")
+def _critic_loss_ref_grads(grad_out, real, fake, kind, label_smoothing):
+    with torch.enable_grad():
+        ref = discriminator_loss_ref(loss_name(kind), real, fake, label_smoothing)
+        d_real, d_fake = _reference_grads(ref, [real, fake], grad_out)
+    return d_real, d_fake
 
 
-torch.library.register_autograd("ganzoo::gradient_penalty", _gp_backward, setup_context=_gp_setup)
-
-
-def _critic_setup(ctx, inputs, output):
-    real, fake, kind, smoothing = inputs
-    _, grad_real, grad_fake, stats = output
-    ctx.mark_non_differentiable(grad_real, grad_fake, stats)
-    ctx.save_for_backward(real, fake, grad_real, grad_fake)
-    ctx.args = (kind, smoothing)
-
-
-def _critic_backward(ctx, grad_loss, _g1, _g2, _g3):
-    real, fake, grad_real, grad_fake = ctx.saved_tensors
-    if torch.is_grad_enabled():
-        kind, smoothing = ctx.args
-        with torch.enable_grad():
-            ref = discriminator_loss_ref(loss_name(kind), real, fake, smoothing)
-            d_real, d_fake = _reference_grads(ref, [real, fake], grad_loss)
-        return d_real, d_fake, None, None
-    return grad_loss * grad_real, grad_loss * grad_fake, None, None
-
-
-torch.library.register_autograd("ganzoo::critic_loss", _critic_backward, setup_context=_critic_setup)
-
-
-def _tail_setup(ctx, inputs, output):
-    real, fake, grad, loss_kind, smoothing, penalty_kind, weight, center = inputs
-    _, grad_real, grad_fake, norms, stats = output
-    ctx.mark_non_differentiable(grad_real, grad_fake, norms, stats)
-    ctx.save_for_backward(real, fake, grad, grad_real, grad_fake, norms)
-    ctx.args = (loss_kind, smoothing, penalty_kind, weight, center)
-
-
-def _tail_backward(ctx, grad_loss, _g1, _g2, _g3, _g4):
-    real, fake, grad, grad_real, grad_fake, norms = ctx.saved_tensors
-    loss_kind, smoothing, penalty_kind, weight, center = ctx.args
-    nones = (None,) * 5
-    if torch.is_grad_enabled():
-        with torch.enable_grad():
-            ref, _ = critic_tail_ref(real, fake, grad, loss_name(loss_kind), smoothing, penalty_name(penalty_kind), weight,
-                                     center)
-            return (*_reference_grads(ref, [real, fake, grad], grad_loss), *nones)
-    d_grad = torch.ops.ganzoo.gradient_penalty_backward(grad_loss, grad, norms, penalty_kind, weight, center)
-    return (grad_loss * grad_real, grad_loss * grad_fake, d_grad, *nones)
-
-
-torch.library.register_autograd("ganzoo::critic_tail", _tail_backward, setup_context=_tail_setup)
+@torch.library.impl("ganzoo::critic_tail_ref_grads", "CompositeImplicitAutograd")
+def _critic_tail_ref_grads(grad_out, real, fake, grad, loss_kind, label_smoothing, penalty_kind, weight, center):
+    with torch.enable_grad():
+        ref, _ = critic_tail_ref(real, fake, grad, loss_name(loss_kind), label_smoothing, penalty_name(penalty_kind),
+                                 weight, center)
+        d_real, d_fake, d_grad = _reference_grads(ref, [real, fake, grad], grad_out)
+    return d_real, d_fake, d_grad

@@ -304,3 +304,48 @@ def test_the_tail_refuses_a_gradient_on_another_device_than_its_logits() -> None
     real, fake = torch.randn(4), torch.randn(4)
     with pytest.raises(RuntimeError, match="must be on one device"):
         torch.ops.ganzoo.critic_tail(real, fake, torch.randn(4, 3, device="cuda"), 2, 0.0, 0, 10.0, 1.0)
+
+
+# ------------------------------------------------------------------------------------------ choices "auto" makes
+def test_auto_takes_the_reference_for_bce_past_the_cpu_crossover(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ganzoo.ops import losses
+    from ganzoo.ops._impl import use_extension
+
+    assert use_extension("ext")
+    calls = []
+    real_op = torch.ops.ganzoo.critic_loss
+    monkeypatch.setattr(losses.torch.ops.ganzoo, "critic_loss", lambda *a: calls.append(1) or real_op(*a), raising=False)
+    small, large = losses.BCE_CPU_CROSSOVER, losses.BCE_CPU_CROSSOVER + 1
+    for n, kernel in ((small, True), (large, False)):
+        calls.clear()
+        real, fake = torch.randn(n), torch.randn(n)
+        loss = discriminator_loss("bce", real, fake)
+        torch.testing.assert_close(loss, discriminator_loss_ref("bce", real, fake))
+        assert bool(calls) == kernel, n
+    calls.clear()
+    discriminator_loss("bce", torch.randn(large), torch.randn(large), impl="ext")  # asked for: the kernel, any size
+    discriminator_loss("hinge", torch.randn(large), torch.randn(large))  # vectorised: the kernel
+    assert len(calls) == 2
+
+
+def test_first_order_backward_runs_in_cpp_and_create_graph_takes_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The autograd kernels are C++: a plain backward runs the fused backward and no Python formula; a create_graph
+    backward takes the reference's gradients (registered from Python), so higher derivatives are the reference's."""
+    from ganzoo.ops._impl import use_extension
+
+    assert use_extension("ext")
+    from ganzoo.ops import _registration
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the reference ran")
+
+    real, fake = torch.randn(5, requires_grad=True), torch.randn(5, requires_grad=True)
+    g = torch.randn(5, 3, requires_grad=True)
+    expected = torch.autograd.grad(critic_tail(real, fake, g, "bce", "two_sided", 10.0, 1.0, impl="ref")[0], g)[0]
+    monkeypatch.setattr(_registration, "critic_tail_ref", refuse)
+    loss, _ = critic_tail(real, fake, g, "bce", "two_sided", 10.0, 1.0, impl="ext")
+    loss.backward()
+    torch.testing.assert_close(g.grad, expected)
+    loss, _ = critic_tail(real, fake, g, "bce", "two_sided", 10.0, 1.0, impl="ext")
+    with pytest.raises(AssertionError, match="the reference ran"):
+        torch.autograd.grad(loss, g, create_graph=True)
