@@ -84,12 +84,13 @@ class Workload:
         return time.perf_counter() - began
 
 
-def _without(attribute: str, value: Any) -> Callable[[Workload], float]:
-    """ganzoo with one of its choices switched off (``ganzoo.train.models.<attribute>`` replaced): each speed change
-    measured on its own, against the same build, in the same alternation."""
+def _without(target: str, value: Any, call: bool = True) -> Callable[[Workload], float]:
+    """ganzoo with one of its choices switched off (``target``, a dotted name, replaced by a function returning
+    ``value``, or by ``value`` itself when not ``call``): each speed change measured on its own, against the same build,
+    in the same alternation."""
 
     def run(w: Workload) -> float:
-        with mock.patch(f"ganzoo.train.models.{attribute}", lambda *args, **kwargs: value):
+        with mock.patch(target, (lambda *args, **kwargs: value) if call else value):
             return w.run_ganzoo(fused=True)
 
     return run
@@ -99,9 +100,11 @@ VARIANTS: dict[str, Callable[[Workload], float]] = {
     "ganzoo": lambda w: w.run_ganzoo(fused=True),
     "ganzoo_unfused": lambda w: w.run_ganzoo(fused=False),
     # the MLP critic's gradients by autograd's double backward instead of mlp_critic_grads
-    "ganzoo_double_backward": _without("_critic_layers", None),
+    "ganzoo_double_backward": _without("ganzoo.train.models._critic_layers", None),
     # image networks in NCHW instead of channels_last
-    "ganzoo_nchw": _without("channels_last_pays", False),
+    "ganzoo_nchw": _without("ganzoo.train.models.channels_last_pays", False),
+    # the DCGAN generator's first and one-channel last layer as oneDNN deconvolutions instead of matrix products
+    "ganzoo_deconv": _without("ganzoo.nets.ConvGenerator.matrix_layers", False, call=False),
     "peer": lambda w: w.run_peer(),
 }
 

@@ -73,13 +73,15 @@ def peer_networks(G: nn.Module, D: nn.Module) -> tuple[nn.Module, nn.Module]:
         peer_d = nn.Sequential(nn.Flatten(), *copy.deepcopy([*D.features, D.head]), nn.Flatten(0))
         return peer_g, peer_d
     if isinstance(G, ConvGenerator) and isinstance(D, ConvDiscriminator):
-        return _Unconditional(G), _Unconditional(D)
+        # DCGAN's generator as users write it: the transposed convs in a Sequential (ganzoo computes its first layer,
+        # and a one-channel last layer, as matrix products; the same maths)
+        peer_g = nn.Sequential(nn.Unflatten(1, (G.net[0].in_channels, 1, 1)), *copy.deepcopy(list(G.net)))
+        return peer_g, _Unconditional(D)
     raise TypeError(f"no peer for {type(G).__name__} / {type(D).__name__}")
 
 
 class _Unconditional(nn.Module):
-    """A conv network called as a user calls theirs, with one argument (the conv nets are the DCGAN layers a user would
-    write; rebuilding them layer by layer would compute the same thing)."""
+    """A conv critic called as a user calls theirs, with one argument (its forward is the DCGAN layers in order)."""
 
     def __init__(self, net: nn.Module):
         super().__init__()

@@ -53,7 +53,7 @@ def test_tail(benchmark, quick: bool, device: str, synced, shape: tuple, variant
 
 @pytest.mark.parametrize("batch", [64, 4096])
 @pytest.mark.parametrize("kind", ["bce", "hinge", "wasserstein"])
-@pytest.mark.parametrize("variant", ["best_eager", "fused"])
+@pytest.mark.parametrize("variant", ["best_eager", "fused", "auto"])
 def test_critic_loss(benchmark, device: str, synced, batch: int, kind: str, variant: str) -> None:
     """Case 2: the critic loss alone, forward + backward."""
     benchmark.group = f"critic loss {kind} B={batch}"

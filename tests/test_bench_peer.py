@@ -30,7 +30,10 @@ def test_peer_networks_compute_what_ganzoos_compute(options: dict) -> None:
         network.eval()
     z = torch.randn(16, models.latent_dim)
     x = data.x[:16]
-    torch.testing.assert_close(G(z), models.generator(z), rtol=0, atol=0)
+    # exactly, but for the DCGAN generator: ganzoo computes its first and one-channel last layer as matrix products
+    # (the same maths as the peer's ConvTranspose2d, summed in another order)
+    exact = dict(rtol=0, atol=0) if options["dataset"] == "ring" else dict(rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(G(z), models.generator(z), **exact)
     torch.testing.assert_close(D(x), models.discriminator(x), rtol=0, atol=0)
 
 

@@ -47,6 +47,8 @@ def _bce_past_cpu_crossover(impl: Optional[str], kind: str, real: torch.Tensor, 
 def discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0, *,
                        impl: Optional[str] = None) -> torch.Tensor:
     """The discriminator's loss (see ``discriminator_loss_ref``), fused when the kernels are available."""
+    if _bce_past_cpu_crossover(impl, kind, real, fake):
+        return discriminator_loss_ref(kind, real, fake, label_smoothing)  # no statistics asked for: none computed
     return discriminator_loss_with_stats(kind, real, fake, label_smoothing, impl=impl)[0]
 
 

@@ -1,0 +1,44 @@
+"""The built-in networks' layers computed as matrix products (ganzoo/nets.py) against the torch.nn modules they stand for:
+values and gradients, in float64 (gradcheck) and in both memory layouts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ganzoo.nets import ConvGenerator, project_to_4x4, upsample_to_one_channel
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_the_first_layer_is_the_transposed_convolution_of_a_1x1_input(layout) -> None:
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(5, 7, generator=gen, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(7, 6, 4, 4, generator=gen, dtype=torch.float64).contiguous(memory_format=layout)
+    weight.requires_grad_(True)
+    torch.testing.assert_close(project_to_4x4(z, weight), F.conv_transpose2d(z[:, :, None, None], weight))
+    assert torch.autograd.gradcheck(project_to_4x4, (z, weight))
+    if layout == torch.channels_last:  # a channels_last weight gives a channels_last output, with no copy
+        assert project_to_4x4(z, weight).is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("size", [4, 8])
+def test_the_one_channel_last_layer_is_the_transposed_convolution(size: int) -> None:
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(3, 5, size, size, generator=gen, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(5, 1, 4, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    torch.testing.assert_close(upsample_to_one_channel(x, weight), F.conv_transpose2d(x, weight, stride=2, padding=1))
+    assert torch.autograd.gradcheck(upsample_to_one_channel, (x, weight))
+    assert torch.autograd.gradgradcheck(upsample_to_one_channel, (x, weight))
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_generator_computes_what_its_layers_compute(channels: int) -> None:
+    torch.manual_seed(0)
+    G = ConvGenerator(8, channels, 16, 4, num_classes=2).double().eval()
+    z, y = torch.randn(4, 8, dtype=torch.float64), torch.tensor([0, 1, 1, 0])
+    plain = G.net(torch.cat([z, F.one_hot(y, 2).double()], dim=1)[:, :, None, None])
+    torch.testing.assert_close(G(z, y), plain)
+    G.to(memory_format=torch.channels_last)
+    torch.testing.assert_close(G(z, y), plain)
+    assert "net.0.weight" in G.state_dict()
