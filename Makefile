@@ -60,7 +60,10 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/ganzoo bench
 	# whole training iterations, ganzoo against a plain eager loop, in alternation (benchmarks/iteration.py)
-	$(BIN)/python -m benchmarks.iteration --variants ganzoo ganzoo_unfused peer
+	$(BIN)/python -m benchmarks.iteration --variants ganzoo ganzoo_unfused ganzoo_double_backward ganzoo_nchw ganzoo_deconv peer
+	# each fused op, forward + backward, against eager; where bce's crossover comes from
+	$(BIN)/python -m benchmarks.ops_sweep
+	$(BIN)/python -m benchmarks.ops_sweep --sweep bce
 	$(BIN)/python -m benchmarks.breakdown --critic mlp conv32 --variant best_eager
 	$(BIN)/python -m benchmarks.breakdown --critic mlp conv32 --variant fused
 

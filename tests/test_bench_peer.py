@@ -65,3 +65,35 @@ def test_the_peer_trains() -> None:
     # every weight matrix moves (the head's bias cannot: the Wasserstein loss is blind to a constant shift)
     assert all(not torch.equal(a, b) for a, b in zip(before, D.parameters()) if a.ndim == 2)
     assert torch.isfinite(torch.tensor([d_loss, g_loss])).all()
+
+
+@pytest.mark.parametrize("variant", ["ganzoo_double_backward", "ganzoo_nchw", "ganzoo_deconv"])
+def test_each_switched_off_choice_is_really_off(variant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The iteration benchmark's A/B variants patch ganzoo's choices by name: a renamed function would leave the patch
+    pointing nowhere (mock.patch raises) or leave the choice on. Each variant runs a two-step loop with its choice off."""
+    from benchmarks import iteration
+    from ganzoo.nets import ConvGenerator
+    from ganzoo.train import models as train_models
+
+    seen = {}
+    real_build = train_models.build_networks
+
+    def spy(*args, **kwargs):
+        nets = real_build(*args, **kwargs)
+        head = getattr(nets.D, "head", None)
+        seen.update(layers=nets.critic_layers, matrix=ConvGenerator.matrix_layers,
+                    nhwc=head is not None and head.weight.is_contiguous(memory_format=torch.channels_last))
+        return nets
+
+    monkeypatch.setattr("ganzoo.train.loop.build_networks", spy)
+    options = ({"arch": "wgan_gp", "dataset": "ring"} if variant == "ganzoo_double_backward"
+               else {"arch": "wgan_gp", "dataset": "digits", "image_size": 8})
+    workload = iteration.Workload("t", options, 2)
+    assert iteration.VARIANTS[variant](workload) > 0
+    if variant == "ganzoo_double_backward":
+        assert seen["layers"] is None
+    elif variant == "ganzoo_nchw":
+        assert seen["nhwc"] is False
+    else:
+        assert seen["matrix"] is False
+    assert ConvGenerator.matrix_layers is True  # restored after the run
