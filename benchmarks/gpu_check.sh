@@ -54,6 +54,10 @@ $PY -m ganzoo train --nproc 2 --device $dev --arch wgan_gp --dataset digits --im
   --quiet --val-every 0 --sample-every 0 --log-every 10 --out "$out/run-ddp-$dev" 2>&1 | tail -1 | tee -a "$out/train.txt" || status=1
 $PY -m pytest -q tests/train/test_distributed.py 2>&1 | tail -3 | tee -a "$out/tests.txt" || status=1
 
+echo "== ganzoo against the plain eager loop on the GPU (ring and digits, 3 rounds in alternation)"
+$PY -m benchmarks.iteration --device cuda --variants ganzoo ganzoo_double_backward peer --rounds 3 2>&1 \
+  | tee "$out/iteration_cuda.txt" || status=1
+
 echo "== benchmark: the penalty tail, fwd+bwd, on CUDA"
 $PY benchmarks/bench_tail.py --device cuda --json "$out/bench_tail_cuda.json" | tee "$out/bench_tail_cuda.md" || status=1
 

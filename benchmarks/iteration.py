@@ -43,6 +43,8 @@ class _LoopTimer:
         pass
 
     def close(self) -> None:
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()  # queued GPU work belongs to the loop's time
         self.seconds = time.perf_counter() - self.began
 
 
@@ -51,12 +53,14 @@ class Workload:
     name: str
     options: dict[str, Any]
     steps: int
+    device: str = "cpu"
 
     def resolved(self, **extra: Any):  # noqa: ANN201
         from ganzoo.registry import default_registry
         from ganzoo.train.config import resolve_config
 
-        return resolve_config(default_registry(), {**self.options, **OFF, "steps": self.steps, **extra})
+        return resolve_config(default_registry(),
+                              {**self.options, **OFF, "steps": self.steps, "device": self.device, **extra})
 
     def run_ganzoo(self, fused: bool = True) -> float:
         from ganzoo.train import train
@@ -75,12 +79,14 @@ class Workload:
         data = load_dataset(resolved.dataset, cfg.data_request())
         torch.manual_seed(cfg.seed)  # the initial weights ganzoo's run starts from
         models = resolved.arch.build(data.info, dict(cfg.hparams), 0)
-        G, D = peer_networks(models.generator, models.discriminator)
+        G, D = (network.to(self.device) for network in peer_networks(models.generator, models.discriminator))
         weight = cfg.penalty_weight if cfg.penalty_weight is not None else resolved.loss.penalty.weight
         settings = PeerSettings(steps=cfg.steps, batch_size=cfg.batch_size, n_critic=cfg.n_critic, penalty_weight=weight,
-                                lr=cfg.lr_d, betas=tuple(cfg.betas), latent_dim=models.latent_dim, seed=cfg.seed)
+                                lr=cfg.lr_d, betas=tuple(cfg.betas), latent_dim=models.latent_dim, seed=cfg.seed,
+                                device=self.device)
+        x = data.x.to(self.device)
         began = time.perf_counter()
-        train_peer(G, D, data.x, settings)
+        train_peer(G, D, x, settings)  # ends in float(loss): a host sync, so queued GPU work is inside the time
         return time.perf_counter() - began
 
 
@@ -138,13 +144,14 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--variants", nargs="*", default=["ganzoo", "peer"], choices=sorted(VARIANTS))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, help="generator steps a run (default: the workload's)")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda: both loops run there")
     args = parser.parse_args(argv)
     import warnings
 
     warnings.simplefilter("ignore")  # "fused kernels unavailable" and the like are the suite's business, not this table's
     for name in args.workload:
         spec = WORKLOADS[name]
-        workload = Workload(name, spec["options"], args.steps or spec["steps"])
+        workload = Workload(name, spec["options"], args.steps or spec["steps"], args.device)
         VARIANTS[args.variants[0]](workload)  # warm-up: first-call costs (imports, kernel loading) off the clock
         print(table(workload, measure(workload, args.variants, args.rounds)), flush=True)
 

@@ -29,6 +29,7 @@ class PeerSettings:
     betas: tuple[float, float]
     latent_dim: int
     seed: int = 0
+    device: str = "cpu"  # where the networks and data are: noise is drawn on the CPU (as ganzoo draws it) and moved
 
 
 def train_peer(G: nn.Module, D: nn.Module, data: torch.Tensor, s: PeerSettings) -> tuple[float, float]:
@@ -36,6 +37,7 @@ def train_peer(G: nn.Module, D: nn.Module, data: torch.Tensor, s: PeerSettings) 
     opt_g = torch.optim.Adam(G.parameters(), lr=s.lr, betas=s.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=s.lr, betas=s.betas)
     gen = torch.Generator().manual_seed(s.seed)
+    dev = torch.device(s.device)
     n = data.shape[0]
     shape = (-1,) + (1,) * (data.ndim - 1)
     d_loss = g_loss = torch.zeros(())
@@ -43,10 +45,10 @@ def train_peer(G: nn.Module, D: nn.Module, data: torch.Tensor, s: PeerSettings) 
         for p in D.parameters():
             p.requires_grad_(True)
         for _ in range(s.n_critic):
-            real = data[torch.randint(n, (s.batch_size,), generator=gen)]
+            real = data[torch.randint(n, (s.batch_size,), generator=gen).to(dev)]
             with torch.no_grad():
-                fake = G(torch.randn(s.batch_size, s.latent_dim, generator=gen))
-            eps = torch.rand(s.batch_size, generator=gen).view(shape)
+                fake = G(torch.randn(s.batch_size, s.latent_dim, generator=gen).to(dev))
+            eps = torch.rand(s.batch_size, generator=gen).view(shape).to(dev)
             x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
             (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
             penalty = ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
@@ -56,7 +58,7 @@ def train_peer(G: nn.Module, D: nn.Module, data: torch.Tensor, s: PeerSettings) 
             opt_d.step()
         for p in D.parameters():
             p.requires_grad_(False)
-        g_loss = -D(G(torch.randn(s.batch_size, s.latent_dim, generator=gen))).mean()
+        g_loss = -D(G(torch.randn(s.batch_size, s.latent_dim, generator=gen).to(dev))).mean()
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()
