@@ -61,7 +61,7 @@ bench: $(STAMP)
 	$(BIN)/ganzoo bench
 	# whole training iterations, ganzoo against a plain eager loop, in alternation (benchmarks/iteration.py)
 	$(BIN)/python -m benchmarks.iteration --variants ganzoo ganzoo_unfused ganzoo_double_backward ganzoo_nchw ganzoo_deconv peer
-	# each fused op, forward + backward, against eager; where bce's crossover comes from
+	# each fused op, forward + backward, against eager, and the bce loss over batch sizes
 	$(BIN)/python -m benchmarks.ops_sweep
 	$(BIN)/python -m benchmarks.ops_sweep --sweep bce
 	$(BIN)/python -m benchmarks.breakdown --critic mlp conv32 --variant best_eager

@@ -56,7 +56,10 @@ def extension() -> cpp_extension.CppExtension:
     debug = os.environ.get("GANZOO_DEBUG_BUILD", "") == "1"
     opt = ["-O0", "-g"] if debug else ["-O3"]
     # CppExtension does not add OpenMP: without it at::parallel_for silently runs on one thread.
-    cxx = [*opt, "-fopenmp", f"-DGANZOO_WITH_CUDA={int(with_cuda)}"]
+    # -fno-trapping-math: no floating-point traps are relied on, and without it GCC keeps the branch-free selects of the
+    # critic loss's float loop (csrc/ops_cpu.cpp) as branches, which stops `omp simd` from vectorising it. Results are
+    # unchanged (unlike -ffast-math): no reassociation, NaN and Inf keep their IEEE meaning.
+    cxx = [*opt, "-fopenmp", "-fno-trapping-math", f"-DGANZOO_WITH_CUDA={int(with_cuda)}"]
     if with_cuda:
         os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "8.0;9.0")
         nvcc = [*opt, "--expt-relaxed-constexpr", f"-DGANZOO_WITH_CUDA=1"]

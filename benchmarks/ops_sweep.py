@@ -1,8 +1,8 @@
 """Forward + backward of each fused op against its best eager formulation, in one process, and the critic loss over a
-sweep of batch sizes (where ``auto``'s crossover comes from).
+sweep of batch sizes (whether the kernel wins at every size, or where it stops).
 
     python -m benchmarks.ops_sweep                 # the ops at small and large sizes
-    python -m benchmarks.ops_sweep --sweep bce     # bce, 64 to 4096 logits a side: where the kernel stops winning
+    python -m benchmarks.ops_sweep --sweep bce     # bce, 64 to 4096 logits a side
 
 Two builds compared (e.g. before and after a change): run this alternately with ``PYTHONPATH`` pointing at each
 checkout, whole processes, several pairs (benchmarks/RESULTS.md). Median microseconds of 7 blocks after warm-up.

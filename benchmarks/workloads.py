@@ -43,7 +43,7 @@ TAIL_VARIANTS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 def critic_loss_variant(variant: str, kind: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     if variant == "fused":
         return lambda r, f: discriminator_loss(kind, r, f, impl="ext")
-    if variant == "auto":  # what the trainer calls: the kernel, or the reference past a measured crossover
+    if variant == "auto":  # what the trainer calls: the default implementation (the kernel where it is built)
         return lambda r, f: discriminator_loss(kind, r, f)
     return lambda r, f: discriminator_loss_ref(kind, r, f)
 

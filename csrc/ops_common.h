@@ -118,16 +118,25 @@ C10_HOST_DEVICE inline void softplus_with_grad(acc_t x, acc_t* value, acc_t* der
   *deriv = z / (z + acc_t(1));
 }
 
+// softplus and its derivative as above: the default way to evaluate them in the loss terms below. A device may pass
+// another (the CPU passes a vectorisable one for float, ops_cpu.cpp) that computes the same function.
+struct LibmSoftplus {
+  template <typename acc_t>
+  C10_HOST_DEVICE static void eval(acc_t x, acc_t* value, acc_t* deriv) {
+    softplus_with_grad(x, value, deriv);
+  }
+};
+
 // One real logit's contribution to the loss (before dividing by the batch) and its derivative.
-template <typename acc_t>
+template <typename acc_t, typename Softplus = LibmSoftplus>
 C10_HOST_DEVICE inline void real_term(int64_t kind, acc_t r, acc_t smoothing, acc_t* value, acc_t* deriv) {
   if (kind == kBce) {
     acc_t v_neg, d_neg;
-    softplus_with_grad(-r, &v_neg, &d_neg);
+    Softplus::eval(-r, &v_neg, &d_neg);
     if (smoothing != acc_t(0)) {
       const acc_t target = acc_t(1) - smoothing;
       acc_t v_pos, d_pos;
-      softplus_with_grad(r, &v_pos, &d_pos);
+      Softplus::eval(r, &v_pos, &d_pos);
       *value = target * v_neg + (acc_t(1) - target) * v_pos;
       *deriv = -target * d_neg + (acc_t(1) - target) * d_pos;
     } else {
@@ -144,10 +153,10 @@ C10_HOST_DEVICE inline void real_term(int64_t kind, acc_t r, acc_t smoothing, ac
   }
 }
 
-template <typename acc_t>
+template <typename acc_t, typename Softplus = LibmSoftplus>
 C10_HOST_DEVICE inline void fake_term(int64_t kind, acc_t f, acc_t* value, acc_t* deriv) {
   if (kind == kBce) {
-    softplus_with_grad(f, value, deriv);
+    Softplus::eval(f, value, deriv);
   } else if (kind == kHinge) {
     const acc_t m = acc_t(1) + f;
     *value = m > acc_t(0) ? m : acc_t(0);

@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "ops_common.h"
 
@@ -150,22 +152,83 @@ at::Tensor gradient_penalty_backward_cpu(const at::Tensor& grad_out, const at::T
   return out;
 }
 
+// softplus(x) = max(x, 0) + log1p(exp(-|x|)) and its derivative sigmoid(x), for float, in straight-line arithmetic that
+// `omp simd` vectorises (libm's expf and log1pf are calls, one logit at a time). exp by Cody-Waite range reduction and a
+// degree-7 polynomial on |r| <= ln2/2 (relative error < 1e-8 before rounding); log1p(t) = log(1 + t) * t / ((1 + t) - 1)
+// (Goldberg), with log(u) = 2 atanh((u - 1) / (u + 1)) by its series on [0, 1/3]. Agrees with PyTorch's softplus
+// within a few float ulps (tests/ops: rtol 1e-5), including its threshold: above 20, exp(-x) < ulp(x) / 2, so x.
+struct VectorSoftplus {
+  template <typename acc_t>
+  static void eval(acc_t x, acc_t* value, acc_t* deriv) {
+    softplus_with_grad(x, value, deriv);  // double: libm
+  }
+
+  static inline float exp_nonpositive(float y) {  // y <= 0
+    y = y < -104.0f ? -104.0f : y;                 // exp(-104) ~ 6.8e-46 rounds to 0, as every smaller result
+    const float shifter = 12582912.0f;             // 1.5 * 2^23: adding and subtracting it rounds to an integer
+    const float k = (y * 1.44269504088896341f + shifter) - shifter;
+    const float r = (y - k * 0.693145751953125f) - k * 1.42860682030941723e-6f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    // 2^k for k in [-151, 0] as two normal powers of two, so that results below float's smallest normal (1.2e-38)
+    // come out as the denormals libm gives instead of being flushed
+    const int32_t k_total = static_cast<int32_t>(k);
+    const int32_t k_high = k_total < -126 ? -126 : k_total;
+    const int32_t high_bits = (k_high + 127) << 23, low_bits = (k_total - k_high + 127) << 23;
+    float high, low;
+    std::memcpy(&high, &high_bits, sizeof(high));
+    std::memcpy(&low, &low_bits, sizeof(low));
+    return (p * high) * low;
+  }
+
+  static inline float log1p_unit(float t) {  // t in [0, 1]
+    const float u = 1.0f + t;
+    const float s = (u - 1.0f) / (u + 1.0f);
+    const float s2 = s * s;
+    float q = 1.0f / 13.0f;
+    q = q * s2 + 1.0f / 11.0f;
+    q = q * s2 + 1.0f / 9.0f;
+    q = q * s2 + 1.0f / 7.0f;
+    q = q * s2 + 1.0f / 5.0f;
+    q = q * s2 + 1.0f / 3.0f;
+    q = q * s2 + 1.0f;
+    const float log_u = 2.0f * s * q;
+    const float du = u - 1.0f;
+    const float ratio = t / (du == 0.0f ? 1.0f : du);  // divided unconditionally: a branch with a division stays a branch
+    return du == 0.0f ? t : log_u * ratio;
+  }
+
+  static void eval(float x, float* value, float* deriv) {
+    const float t = exp_nonpositive(x < 0.0f ? x : -x);  // exp(-|x|)
+    *value = (x > 0.0f ? x : 0.0f) + log1p_unit(t);
+    const float inv = 1.0f / (1.0f + t);
+    *deriv = x >= 0.0f ? inv : t * inv;
+  }
+};
+
 // One side's logits (real or fake): returns the sum of their loss terms, writes dL/dlogit, adds to the logit sum and
 // the count of right answers. Kind and side are template parameters so that the formula's branches fold away and the
-// loop vectorises for hinge and wasserstein (bce's exp and log1p stay scalar calls: above ~600 logits a side PyTorch's
-// SLEEF softplus is faster, and ganzoo.ops' "auto" takes the reference there, benchmarks/RESULTS.md).
-template <int64_t Kind, bool Real, typename scalar_t, typename acc_t>
-reduce_t side_terms(const scalar_t* x, int64_t n, acc_t smoothing, acc_t inv_n, scalar_t* grad, reduce_t& logits,
+// loop vectorises (bce through VectorSoftplus for float).
+template <int64_t Kind, bool Real, bool Smoothed, typename scalar_t, typename acc_t>
+GANZOO_MULTIVERSION reduce_t side_terms(const scalar_t* x, int64_t n, acc_t smoothing_in, acc_t inv_n, scalar_t* grad, reduce_t& logits,
                     reduce_t& right) {
+  // a literal 0 without smoothing: real_term's test of it folds away, and no branch is left in the loop
+  const acc_t smoothing = Smoothed ? smoothing_in : acc_t(0);
   reduce_t sum = 0.0, logit_sum = 0.0, count = 0.0;
 #pragma omp simd reduction(+ : sum, logit_sum, count)
   for (int64_t i = 0; i < n; ++i) {
     const acc_t value = static_cast<acc_t>(x[i]);
     acc_t term, deriv;
     if (Real) {
-      real_term<acc_t>(Kind, value, smoothing, &term, &deriv);
+      real_term<acc_t, VectorSoftplus>(Kind, value, smoothing, &term, &deriv);
     } else {
-      fake_term<acc_t>(Kind, value, &term, &deriv);
+      fake_term<acc_t, VectorSoftplus>(Kind, value, &term, &deriv);
     }
     sum += term;
     logit_sum += value;
@@ -195,16 +258,18 @@ reduce_t critic_loss_into(const at::Tensor& real, const at::Tensor& fake, int64_
     reduce_t sum_real, sum_fake;
     switch (kind) {
       case kBce:
-        sum_real = side_terms<kBce, true>(r, nr, smoothing, inv_nr, gr, logit_real, correct);
-        sum_fake = side_terms<kBce, false>(f, nf, smoothing, inv_nf, gf, logit_fake, correct);
+        sum_real = smoothing != acc_t(0)
+                       ? side_terms<kBce, true, true>(r, nr, smoothing, inv_nr, gr, logit_real, correct)
+                       : side_terms<kBce, true, false>(r, nr, smoothing, inv_nr, gr, logit_real, correct);
+        sum_fake = side_terms<kBce, false, false>(f, nf, smoothing, inv_nf, gf, logit_fake, correct);
         break;
       case kHinge:
-        sum_real = side_terms<kHinge, true>(r, nr, smoothing, inv_nr, gr, logit_real, correct);
-        sum_fake = side_terms<kHinge, false>(f, nf, smoothing, inv_nf, gf, logit_fake, correct);
+        sum_real = side_terms<kHinge, true, false>(r, nr, smoothing, inv_nr, gr, logit_real, correct);
+        sum_fake = side_terms<kHinge, false, false>(f, nf, smoothing, inv_nf, gf, logit_fake, correct);
         break;
       default:
-        sum_real = side_terms<kWasserstein, true>(r, nr, smoothing, inv_nr, gr, logit_real, correct);
-        sum_fake = side_terms<kWasserstein, false>(f, nf, smoothing, inv_nf, gf, logit_fake, correct);
+        sum_real = side_terms<kWasserstein, true, false>(r, nr, smoothing, inv_nr, gr, logit_real, correct);
+        sum_fake = side_terms<kWasserstein, false, false>(f, nf, smoothing, inv_nf, gf, logit_fake, correct);
     }
     loss = sum_real / nr + sum_fake / nf;
     acc_t* s = stats.mutable_data_ptr<acc_t>();

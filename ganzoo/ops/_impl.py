@@ -17,7 +17,7 @@ import torch
 from ganzoo.errors import ExtensionError, GanzooWarning
 from ganzoo.ops.extension import extension_status, require_extension
 
-__all__ = ["IMPLS", "default_impl", "resolve_impl", "use_extension"]
+__all__ = ["IMPLS", "default_impl", "use_extension"]
 
 IMPLS = ("auto", "ref", "ext")
 _default: contextvars.ContextVar[str] = contextvars.ContextVar("ganzoo_ops_impl", default="auto")
@@ -36,17 +36,11 @@ def default_impl(impl: str) -> Iterator[None]:
         _default.reset(token)
 
 
-def resolve_impl(impl: str | None) -> str:
-    """``impl``, or the current default when None."""
+def use_extension(impl: str | None, *tensors: torch.Tensor) -> bool:
+    """True when the call should run the compiled kernels (and they are loaded and registered)."""
     impl = impl or _default.get()
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
-    return impl
-
-
-def use_extension(impl: str | None, *tensors: torch.Tensor) -> bool:
-    """True when the call should run the compiled kernels (and they are loaded and registered)."""
-    impl = resolve_impl(impl)
     if impl == "ref":
         return False
     reason = _unavailable_reason(tensors)

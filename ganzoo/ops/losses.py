@@ -11,11 +11,11 @@ from typing import Optional
 
 import torch
 
-from ganzoo.ops._impl import resolve_impl, use_extension
+from ganzoo.ops._impl import use_extension
 from ganzoo.ops.kinds import loss_kind
 from ganzoo.ops.reference import discriminator_loss_ref, generator_loss_ref, logit_stats_ref
 
-__all__ = ["BCE_CPU_CROSSOVER", "DRIFT", "wasserstein_drift_loss", "discriminator_loss", "discriminator_loss_with_stats", "generator_loss"]
+__all__ = ["DRIFT", "wasserstein_drift_loss", "discriminator_loss", "discriminator_loss_with_stats", "generator_loss"]
 
 
 def discriminator_loss_with_stats(kind: str, real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0, *,
@@ -25,30 +25,15 @@ def discriminator_loss_with_stats(kind: str, real: torch.Tensor, fake: torch.Ten
     code = loss_kind(kind).code
     if label_smoothing and kind != "bce":
         raise ValueError(f"label_smoothing applies to the bce loss, not {kind!r}")
-    if _bce_past_cpu_crossover(impl, kind, real, fake):
-        return discriminator_loss_ref(kind, real, fake, label_smoothing), logit_stats_ref(real, fake)
     if use_extension(impl, real, fake):
         loss, _, _, stats = torch.ops.ganzoo.critic_loss(real, fake, code, float(label_smoothing))
         return loss, stats
     return discriminator_loss_ref(kind, real, fake, label_smoothing), logit_stats_ref(real, fake)
 
 
-# bce on the CPU: the kernel computes exp and log1p one logit at a time, PyTorch's softplus is vectorised (SLEEF). Forward
-# plus backward, the kernel is faster up to about 640 logits a side and slower above (0.95x at 768, 0.32x at 4096 on the
-# developers' machine, benchmarks/RESULTS.md), so "auto" takes the reference above this.
-BCE_CPU_CROSSOVER = 640
-
-
-def _bce_past_cpu_crossover(impl: Optional[str], kind: str, real: torch.Tensor, fake: torch.Tensor) -> bool:
-    return (kind == "bce" and resolve_impl(impl) == "auto" and real.device.type == "cpu"
-            and max(real.numel(), fake.numel()) > BCE_CPU_CROSSOVER)
-
-
 def discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0, *,
                        impl: Optional[str] = None) -> torch.Tensor:
     """The discriminator's loss (see ``discriminator_loss_ref``), fused when the kernels are available."""
-    if _bce_past_cpu_crossover(impl, kind, real, fake):
-        return discriminator_loss_ref(kind, real, fake, label_smoothing)  # no statistics asked for: none computed
     return discriminator_loss_with_stats(kind, real, fake, label_smoothing, impl=impl)[0]
 
 

@@ -11,6 +11,7 @@ import zlib
 
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -306,26 +307,32 @@ def test_the_tail_refuses_a_gradient_on_another_device_than_its_logits() -> None
         torch.ops.ganzoo.critic_tail(real, fake, torch.randn(4, 3, device="cuda"), 2, 0.0, 0, 10.0, 1.0)
 
 
-# ------------------------------------------------------------------------------------------ choices "auto" makes
-def test_auto_takes_the_reference_for_bce_past_the_cpu_crossover(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ganzoo.ops import losses
+# ------------------------------------------------------------------------------------------ the CPU's bce softplus
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_the_cpu_softplus_agrees_with_torch_over_the_whole_float_range(smoothing: float) -> None:
+    """The CPU kernel evaluates bce's softplus with its own vectorised exp and log1p: each logit's loss term and gradient
+    against torch's softplus in float64, from the denormal range to past the threshold of 20."""
     from ganzoo.ops._impl import use_extension
 
     assert use_extension("ext")
-    calls = []
-    real_op = torch.ops.ganzoo.critic_loss
-    monkeypatch.setattr(losses.torch.ops.ganzoo, "critic_loss", lambda *a: calls.append(1) or real_op(*a), raising=False)
-    small, large = losses.BCE_CPU_CROSSOVER, losses.BCE_CPU_CROSSOVER + 1
-    for n, kernel in ((small, True), (large, False)):
-        calls.clear()
-        real, fake = torch.randn(n), torch.randn(n)
-        loss = discriminator_loss("bce", real, fake)
-        torch.testing.assert_close(loss, discriminator_loss_ref("bce", real, fake))
-        assert bool(calls) == kernel, n
-    calls.clear()
-    discriminator_loss("bce", torch.randn(large), torch.randn(large), impl="ext")  # asked for: the kernel, any size
-    discriminator_loss("hinge", torch.randn(large), torch.randn(large))  # vectorised: the kernel
-    assert len(calls) == 2
+    x = torch.cat([torch.linspace(-110, 40, 30001), torch.tensor([0.0, -0.0, 1e-30, -1e-30, 19.999, 20.0, 20.001, -87.3,
+                                                                  -103.9, -104.0, -200.0, 88.0, 1e4, -1e4])])
+    n = x.numel()
+    loss, grad_real, grad_fake, _ = torch.ops.ganzoo.critic_loss(x, x, 0, smoothing)
+    r = x.double().requires_grad_(True)
+    f = x.double().requires_grad_(True)
+    want = discriminator_loss_ref("bce", r, f, smoothing)
+    want.backward()
+    torch.testing.assert_close(loss.double(), want.detach(), rtol=1e-6, atol=0)
+    # per logit, gradients to within a few float ulps of their size (1/n of a logistic)
+    torch.testing.assert_close(grad_real.double() * n, r.grad * n, rtol=2e-6, atol=2e-7)
+    torch.testing.assert_close(grad_fake.double() * n, f.grad * n, rtol=2e-6, atol=2e-7)
+    # and each softplus value alone (a real logit of +1e4 contributes 0), where the loss would hide small terms
+    ones = torch.full((1,), 1e4)
+    for value in (-103.0, -87.0, -50.0, -4.765, 0.0, 3.0, 19.99, 20.5):
+        term, _, _, _ = torch.ops.ganzoo.critic_loss(ones, torch.tensor([value]), 0, 0.0)
+        torch.testing.assert_close(term.double(), F.softplus(torch.tensor(value, dtype=torch.float64)), rtol=5e-7,
+                                   atol=1e-45)
 
 
 def test_first_order_backward_runs_in_cpp_and_create_graph_takes_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
