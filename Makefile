@@ -83,7 +83,11 @@ cuda-check: $(CUDA_STAMP)
 		ops = ['gradient_penalty', 'gradient_penalty_backward', 'critic_loss', 'critic_tail']; \
 		missing = [(op, key) for op in ops for key in ('CPU', 'CUDA') \
 		           if not torch._C._dispatch_has_kernel_for_dispatch_key(getattr(torch.ops.ganzoo, op).default.name(), key)]; \
-		assert not missing, missing; print('cuda-check: built and loaded', so, 'with CPU and CUDA kernels for', ', '.join(ops))"
+		missing += [(op, key) for op, key in [(o, 'Autograd') for o in ops if o != 'gradient_penalty_backward'] \
+		            + [('mlp_critic_grads', 'CompositeExplicitAutograd')] \
+		            if not torch._C._dispatch_has_kernel_for_dispatch_key(getattr(torch.ops.ganzoo, op).default.name(), key)]; \
+		assert not missing, missing; print('cuda-check: built and loaded', so, 'with CPU and CUDA kernels for', ', '.join(ops), \
+		                                  '+ their autograd kernels + mlp_critic_grads (device-generic)')"
 
 clean:
 	rm -rf build ganzoo/_C*.so *.egg-info .pytest_cache
