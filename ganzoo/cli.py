@@ -83,9 +83,14 @@ def _print_failures(failures: Sequence[Any], *, err: bool = False) -> None:
     if not failures:
         return
     click.echo(f"\n{len(failures)} plugin(s) failed to load and were skipped:", err=err)
+    debug = _debug_requested(sys.argv)
     for f in failures:
         version = f" {f.version}" if f.version else ""
         click.echo(f"  {f.where}  [{f.package}{version}]  {f.error}", err=err)
+        if debug and f.traceback:
+            click.echo("    " + f.traceback.rstrip().replace("\n", "\n    "), err=True)
+    if not debug and any(f.traceback for f in failures):
+        click.echo("(rerun with --debug for their tracebacks)", err=err)
 
 
 # --------------------------------------------------------------------------------------------------------------- data

@@ -7,7 +7,9 @@ distributions load: set it empty to run on the built-ins alone.
 
 from __future__ import annotations
 
+import difflib
 import os
+import traceback
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Iterable, Optional
@@ -15,8 +17,10 @@ from typing import Any, Iterable, Optional
 import pluggy
 
 from ganzoo import hookspecs
+from ganzoo.errors import PluginError
 
-__all__ = ["PluginInfo", "PluginFailure", "LoadedPlugins", "load_plugins", "ENV_LOAD_PLUGINS", "BUILTIN_PACKAGE"]
+__all__ = ["PluginInfo", "PluginFailure", "LoadedPlugins", "load_plugins", "check_hook_names", "ENV_LOAD_PLUGINS",
+           "BUILTIN_PACKAGE"]
 
 ENV_LOAD_PLUGINS = "GANZOO_LOAD_PLUGINS"
 BUILTIN_PACKAGE = "ganzoo"
@@ -34,12 +38,14 @@ class PluginInfo:
 
 @dataclass(frozen=True)
 class PluginFailure:
-    """A plugin that was skipped: ``where`` is the entry point (``name = module``) or hook, ``error`` one line."""
+    """A plugin that was skipped: ``where`` is the entry point (``name = module``) or hook, ``error`` one line,
+    ``traceback`` the full one when an exception was raised (``--debug`` prints it)."""
 
     where: str
     package: str
     version: str
     error: str
+    traceback: str = ""
 
 
 @dataclass
@@ -53,6 +59,42 @@ def one_line(exc: BaseException) -> str:
     """``Type: message`` on a single line, for tables and logs."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _failure(where: str, package: str, version: str, exc: BaseException) -> PluginFailure:
+    return PluginFailure(where, package, version, one_line(exc), "".join(traceback.format_exception(exc)))
+
+
+def check_hook_names(plugin: Any) -> None:
+    """Raise PluginError when a plugin defines a ``register_*`` function that ganzoo never calls: a name that is not a
+    hook (``register_metric``), or a hook's name without ``@ganzoo.hookimpl``. pluggy would ignore both without a word,
+    and the plugin would register nothing under that name."""
+    module = getattr(plugin, "__name__", None)
+    marker = f"{hookspecs.PROJECT}_impl"
+    for attr in sorted(dir(plugin)):
+        if not attr.startswith("register_"):
+            continue
+        value = getattr(plugin, attr, None)
+        if not callable(value):
+            continue
+        marked = hasattr(value, marker)
+        if attr in hookspecs.HOOK_KINDS:
+            if not marked:
+                raise PluginError(f"{attr} is not marked @ganzoo.hookimpl, so ganzoo never calls it: decorate it")
+            continue
+        if marked or getattr(value, "__module__", None) == module:
+            close = difflib.get_close_matches(attr, list(hookspecs.HOOK_KINDS), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"the hooks are {', '.join(hookspecs.HOOK_KINDS)}"
+            raise PluginError(f"{attr} is not a ganzoo hook: {hint}")
+
+
+def _check_api_version(wanted: Any, package: str) -> None:
+    if isinstance(wanted, bool) or not isinstance(wanted, int):
+        raise PluginError(f"GANZOO_API_VERSION must be an int, got {wanted!r} ({type(wanted).__name__}): "
+                          f"write GANZOO_API_VERSION = {hookspecs.API_VERSION}")
+    if wanted != hookspecs.API_VERSION:
+        raise PluginError(f"written for plugin API {wanted}, this ganzoo provides {hookspecs.API_VERSION}; "
+                          f"upgrade {package} or ganzoo")
 
 
 def _allowed_packages() -> Optional[set[str]]:
@@ -96,12 +138,19 @@ def load_plugins(extra: Iterable[tuple[Any, str, str]] = (), *, entry_points: bo
 
     candidates: list[tuple[str, str, str, Any]] = []  # (name, package, version, loader)
     if entry_points:
+        installed: set[str] = set()
         for ep in _entry_points():
             package = ep.dist.name if ep.dist else "?"
             version = ep.dist.version if ep.dist else "?"
+            installed.add(_normalise(package))
             if allowed is not None and _normalise(package) != BUILTIN_PACKAGE and _normalise(package) not in allowed:
                 continue
             candidates.append((ep.name, package, version, ep))
+        for missing in sorted((allowed or set()) - installed - {BUILTIN_PACKAGE}):
+            others = ", ".join(sorted(installed - {BUILTIN_PACKAGE})) or "none"
+            failures.append(PluginFailure(ENV_LOAD_PLUGINS, missing, "",
+                                          f"{ENV_LOAD_PLUGINS} names {missing!r}, which provides no ganzoo plugin here "
+                                          f"(installed plugin distributions: {others})"))
     for obj, package, version in extra:
         candidates.append((getattr(obj, "__name__", type(obj).__name__), package, version, obj))
 
@@ -109,18 +158,14 @@ def load_plugins(extra: Iterable[tuple[Any, str, str]] = (), *, entry_points: bo
         where = f"{source.name} = {source.value}" if isinstance(source, metadata.EntryPoint) else name
         try:
             plugin = source.load() if isinstance(source, metadata.EntryPoint) else source
-            wanted = getattr(plugin, "GANZOO_API_VERSION", hookspecs.API_VERSION)
-            if wanted != hookspecs.API_VERSION:
-                raise ImportError(
-                    f"written for plugin API {wanted}, this ganzoo provides {hookspecs.API_VERSION}; "
-                    f"upgrade {package} or ganzoo"
-                )
+            _check_api_version(getattr(plugin, "GANZOO_API_VERSION", hookspecs.API_VERSION), package)
+            check_hook_names(plugin)
             registered_name = f"{package}:{name}"
             if pm.has_plugin(registered_name):
                 continue
             pm.register(plugin, name=registered_name)
         except Exception as exc:  # a broken plugin must never take the others down
-            failures.append(PluginFailure(where, package, version, one_line(exc)))
+            failures.append(_failure(where, package, version, exc))
             continue
         plugins.append(PluginInfo(name, package, version, plugin))
     return LoadedPlugins(pm, plugins, failures)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import traceback
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
@@ -112,7 +113,12 @@ class Registry:
             hint = "known: " + ", ".join(known)
         else:
             hint = f"no {title} plugins are installed"
-        return f"unknown {title} {name!r}: {hint} (see 'ganzoo list --kind {kind}')"
+        message = f"unknown {title} {name!r}: {hint} (see 'ganzoo list --kind {kind}')"
+        if self.failures:  # the name may belong to a plugin that did not load: say which ones failed
+            failed = "; ".join(f"{f.package} ({f.error[:80]})" for f in self.failures[:3])
+            more = f" and {len(self.failures) - 3} more" if len(self.failures) > 3 else ""
+            message += f"; {len(self.failures)} plugin(s) failed to load: {failed}{more}"
+        return message
 
 
 def build_registry(loaded: LoadedPlugins) -> Registry:
@@ -136,7 +142,8 @@ def build_registry(loaded: LoadedPlugins) -> Registry:
                         validate_spec(spec)
                         pending.append(Entry(kind, spec, info.package, info.version, info.name))
         except Exception as exc:
-            registry.failures.append(PluginFailure(info.name, info.package, info.version, one_line(exc)))
+            registry.failures.append(PluginFailure(info.name, info.package, info.version, one_line(exc),
+                                                   "".join(traceback.format_exception(exc))))
             continue
         clash = registry.duplicate_within_package(pending)
         if clash:

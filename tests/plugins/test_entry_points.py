@@ -93,3 +93,17 @@ def test_load_plugins_env_limits_third_party_plugins(plugin_site: Path) -> None:
     rows, stderr, _ = _list_json(plugin_site, GANZOO_LOAD_PLUGINS=GOOD)
     assert {r["package"] for r in rows} == {"ganzoo", GOOD}
     assert BROKEN not in stderr
+
+
+def test_debug_shows_a_failed_plugins_traceback_and_a_bad_load_list_is_said(plugin_site: Path) -> None:
+    plain = run_subprocess(["list"], env={"PYTHONPATH": str(plugin_site)})
+    assert "rerun with --debug for their tracebacks" in plain.stderr + plain.stdout
+    assert "Traceback" not in plain.stderr
+    debug = run_subprocess(["--debug", "list"], env={"PYTHONPATH": str(plugin_site)})
+    assert debug.returncode == 0
+    assert "Traceback" in debug.stderr and "nonexistent_dependency" in debug.stderr
+    named = run_subprocess(["list"], env={"PYTHONPATH": str(plugin_site), "GANZOO_LOAD_PLUGINS": f"{GOOD},ganzoo-nope"})
+    assert named.returncode == 0 and "throwaway_points" in named.stdout
+    assert "GANZOO_LOAD_PLUGINS names 'ganzoo-nope', which provides no ganzoo plugin here" in named.stdout
+    unknown = run_subprocess(["train", "--arch", "resmlp"], env={"PYTHONPATH": str(plugin_site)})
+    assert unknown.returncode != 0 and "plugin(s) failed to load: ganzoo-broken" in unknown.stderr

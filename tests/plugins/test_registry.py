@@ -124,3 +124,39 @@ def test_import_of_ganzoo_does_not_import_torch() -> None:
 
     code = "import sys, ganzoo, ganzoo.cli, ganzoo.registry; sys.exit(1 if 'torch' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+# ----------------------------------------------------------------------------------------------- no silent failures
+def test_a_misspelled_hook_fails_its_plugin_with_the_right_name() -> None:
+    registry = make_registry(_plugin("ganzoo-typo", register_metric=lambda register: None))
+    (failure,) = registry.failures
+    assert failure.package == "ganzoo-typo"
+    assert "register_metric is not a ganzoo hook: did you mean 'register_metrics'?" in failure.error
+
+
+def test_a_hook_without_hookimpl_fails_its_plugin() -> None:
+    ns = types.SimpleNamespace(register_datasets=lambda register: register(_dataset("lost")))
+    ns.__name__ = "ganzoo_plain"
+    registry = make_registry((ns, "ganzoo-plain", "1.0"))
+    (failure,) = registry.failures
+    assert "register_datasets is not marked @ganzoo.hookimpl, so ganzoo never calls it" in failure.error
+    assert "lost" not in registry.names("dataset")
+
+
+def test_an_api_version_given_as_a_string_says_to_write_an_int() -> None:
+    ns, package, version = _plugin("ganzoo-str", register_datasets=lambda register: register(_dataset("strset")))
+    ns.GANZOO_API_VERSION = "1"
+    (failure,) = make_registry((ns, package, version)).failures
+    assert "GANZOO_API_VERSION must be an int, got '1' (str): write GANZOO_API_VERSION = 1" in failure.error
+
+
+def test_an_unknown_name_mentions_the_plugins_that_failed_to_load() -> None:
+    def broken(register):
+        raise RuntimeError("resmlp could not build")
+
+    registry = make_registry(_plugin("ganzoo-resmlp", register_architectures=broken))
+    with pytest.raises(UnknownNameError) as err:
+        registry.get("arch", "resmlp")
+    assert "1 plugin(s) failed to load: ganzoo-resmlp (RuntimeError: resmlp could not build)" in str(err.value)
+    (failure,) = registry.failures
+    assert "Traceback" in failure.traceback and "resmlp could not build" in failure.traceback
