@@ -238,12 +238,16 @@ class Loss:
         name: lowercase identifier (``--loss NAME``).
         description: one line for ``ganzoo list``.
         discriminator: ``discriminator(real_logits, fake_logits, label_smoothing=0.0) -> scalar tensor`` to minimise.
-        generator: ``generator(fake_logits) -> scalar tensor`` to minimise.
+        generator: ``generator(fake_logits) -> scalar tensor`` to minimise, or ``generator(fake_logits, real_logits)``
+            when ``generator_takes_real``.
         penalty: a gradient penalty the trainer adds to the discriminator loss, or None.
         requires: capabilities the architecture must have (see ``Architecture.capabilities``).
         label_smoothing: whether one-sided label smoothing means anything for this loss.
         kind: ``"bce"``, ``"hinge"`` or ``"wasserstein"`` when ``discriminator`` is exactly that standard form; the trainer
             may then run the loss and the penalty as one fused op (``ganzoo.ops.critic_tail``). None for anything else.
+        generator_takes_real: whether the generator's loss needs D's scores on real data (relativistic losses): the
+            generator step then scores the critic's last real batch with the current D, without gradient, and passes
+            them as ``real_logits``.
     """
 
     name: str
@@ -254,6 +258,7 @@ class Loss:
     requires: frozenset[str] = frozenset()
     label_smoothing: bool = False
     kind: Optional[str] = None
+    generator_takes_real: bool = False
 
 
 # -------------------------------------------------------------------------------------------------------------- metric

@@ -18,6 +18,7 @@ _HOMES = {
     "LOSS_KINDS": "kinds", "PENALTY_KINDS": "kinds",
     "DRIFT": "losses", "discriminator_loss": "losses", "discriminator_loss_with_stats": "losses",
     "generator_loss": "losses", "wasserstein_drift_loss": "losses",
+    "relativistic_discriminator_loss": "losses", "relativistic_generator_loss": "losses",
     "gradient_penalty": "penalty", "interpolate": "penalty",
     "critic_tail": "tail",
     "mlp_critic_grads": "mlp_critic",

@@ -15,7 +15,7 @@ from ganzoo.ops._impl import use_extension
 from ganzoo.ops.kinds import loss_kind
 from ganzoo.ops.reference import discriminator_loss_ref, generator_loss_ref, logit_stats_ref
 
-__all__ = ["DRIFT", "wasserstein_drift_loss", "discriminator_loss", "discriminator_loss_with_stats", "generator_loss"]
+__all__ = ["DRIFT", "wasserstein_drift_loss", "relativistic_discriminator_loss", "relativistic_generator_loss", "discriminator_loss", "discriminator_loss_with_stats", "generator_loss"]
 
 
 def discriminator_loss_with_stats(kind: str, real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0, *,
@@ -35,6 +35,22 @@ def discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor, label_
                        impl: Optional[str] = None) -> torch.Tensor:
     """The discriminator's loss (see ``discriminator_loss_ref``), fused when the kernels are available."""
     return discriminator_loss_with_stats(kind, real, fake, label_smoothing, impl=impl)[0]
+
+
+def relativistic_discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor,
+                                    label_smoothing: float = 0.0) -> torch.Tensor:
+    """Relativistic average loss of the critic (Jolicoeur-Martineau 2019): ``kind``'s loss on each side's logits taken
+    relative to the other side's mean, ``real - mean(fake)`` and ``fake - mean(real)``. RaGAN is ``"bce"``
+    (``-E log sigmoid(r - mean f) - E log(1 - sigmoid(f - mean r))``), the relativistic hinge ``"hinge"``."""
+    real, fake = real.float(), fake.float()
+    return discriminator_loss(kind, real - fake.mean(), fake - real.mean(), label_smoothing)
+
+
+def relativistic_generator_loss(kind: str, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """The generator's side of ``relativistic_discriminator_loss``: the same loss with real and fake swapped, so the
+    generator wants its samples to score above the real ones' mean and the real ones below its samples' mean."""
+    real, fake = real.float().detach(), fake.float()
+    return discriminator_loss(kind, fake - real.mean(), real - fake.mean())
 
 
 DRIFT = 1e-3  # Karras et al. 2018, epsilon_drift: keeps the critic's outputs from drifting far from zero

@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -45,13 +46,14 @@ class RunLock:
             os.close(fd)
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
-            raise RunLockedError(f"{self.run_dir} is being trained by {describe_holder(read_holder(self.path))}; a run "
-                                 "is trained by one process at a time: wait for that one to finish or stop it first, "
-                                 "or train into another --out") from None
+            raise RunLockedError(f"{self.run_dir} is being trained by {describe_holder(_wait_for_holder(self.path))}; "
+                                 "a run is trained by one process at a time: wait for that one to finish or stop it "
+                                 "first, or train into another --out") from None
         holder = {"pid": os.getpid(), "host": socket.gethostname(),
                   "since": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+        record = (json.dumps(holder) + "\n").encode()
+        os.pwrite(fd, record, 0)  # written, then cut to length: a reader never finds the file empty in between
+        os.ftruncate(fd, len(record))
         self._fd = fd
         return self
 
@@ -65,6 +67,17 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _wait_for_holder(path: Path, patience: float = 2.0) -> dict[str, Any]:
+    """The holder's record, waiting up to ``patience`` seconds for it: a process that has just taken the lock writes
+    its record a moment later (longer on a loaded machine), and the refusal should name it."""
+    deadline = time.monotonic() + patience
+    holder = read_holder(path)
+    while not holder.get("pid") and time.monotonic() < deadline:
+        time.sleep(0.02)
+        holder = read_holder(path)
+    return holder
 
 
 def read_holder(path: Path) -> dict[str, Any]:

@@ -83,8 +83,12 @@ def _critic_step_by_hand(nets: Networks, real: torch.Tensor, fake: torch.Tensor,
 
 def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: distributed.World, batch_size: int,
                    num_classes: int, step: int, *, ema: float = 0.0, grad_clip: float = 0.0,
-                   guard: Optional[NonFiniteGuard] = None) -> dict[str, torch.Tensor]:
-    """One update of G through a frozen D (``batch_size`` per rank), then the generator average's, at ``step``."""
+                   guard: Optional[NonFiniteGuard] = None,
+                   real: Optional[tuple[torch.Tensor, Optional[torch.Tensor]]] = None) -> dict[str, torch.Tensor]:
+    """One update of G through a frozen D (``batch_size`` per rank), then the generator average's, at ``step``.
+
+    ``real``: the critic's last real batch and its labels, scored by the current D (without gradient: G's loss does
+    not depend on them through G) for a loss with ``generator_takes_real``."""
     global_batch = batch_size * world.size
     mine = world.part(global_batch)
     nets.D.requires_grad_(False)
@@ -92,7 +96,12 @@ def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: di
     z = torch.randn(global_batch, nets.latent_dim, generator=noise)[mine].to(nets.device)
     with nets.autocast():
         logits = nets.D(nets.G_train(z, y), y).float()
-    g_loss = loss.generator(logits)
+        if loss.generator_takes_real:
+            if real is None:
+                raise ValueError(f"loss {loss.name!r} scores real data in the generator step: pass the real batch")
+            with torch.no_grad():
+                real_logits = nets.D(real[0], real[1]).float()
+    g_loss = loss.generator(logits, real_logits) if loss.generator_takes_real else loss.generator(logits)
     optimizer_step(g_loss, nets.opt_g, nets.scaler_g, nets.G, grad_clip, guard)
     nets.D.requires_grad_(True)
     if nets.G_ema is not None:

@@ -1,5 +1,5 @@
-"""Built-in losses plugin: bce, hinge, wasserstein, wgan_gp (Wasserstein + two-sided gradient penalty) and wgan_gp_drift
-(wgan_gp plus ProGAN's drift term)."""
+"""Built-in losses plugin: bce, hinge, wasserstein, wgan_gp (Wasserstein + two-sided gradient penalty), wgan_gp_drift
+(wgan_gp plus ProGAN's drift term), and the relativistic average losses ragan and rahinge."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from ganzoo.specs import Loss, Penalty, lazy
 
 _d = lazy("ganzoo.ops:discriminator_loss")
 _g = lazy("ganzoo.ops:generator_loss")
+_rd = lazy("ganzoo.ops:relativistic_discriminator_loss")
+_rg = lazy("ganzoo.ops:relativistic_generator_loss")
 
 
 def _kind(kind: str) -> tuple:
@@ -26,6 +28,11 @@ def register_losses(register):
     register(Loss("wgan_gp", "Wasserstein loss + two-sided gradient penalty, lambda 10 (Gulrajani et al. 2017)",
                   *_kind("wasserstein"), penalty=Penalty("two_sided", 10.0, 1.0), requires=frozenset({"penalty"}),
                   kind="wasserstein"))
+    for kind, name, what in (("bce", "ragan", "relativistic average GAN, BCE form"),
+                             ("hinge", "rahinge", "relativistic average hinge loss")):
+        register(Loss(name, f"{what} (Jolicoeur-Martineau 2019): each side scored relative to the other's mean",
+                      functools.partial(_rd, kind), functools.partial(_rg, kind), label_smoothing=kind == "bce",
+                      generator_takes_real=True))
     register(Loss("wgan_gp_drift", "wgan_gp plus the drift term 0.001 * E[D(x)^2] on real data (Karras et al. 2018)",
                   lazy("ganzoo.ops:wasserstein_drift_loss"), functools.partial(_g, "wasserstein"),
                   penalty=Penalty("two_sided", 10.0, 1.0), requires=frozenset({"penalty"})))
