@@ -32,6 +32,7 @@ __all__ = [
     "Metric",
     "validate_spec",
     "lazy",
+    "resolve_lazy",
 ]
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -357,12 +358,37 @@ def lazy(target: str) -> Callable[..., Any]:
 
     def call(*args: Any, **kwargs: Any) -> Any:
         if not resolved:
-            import importlib
-
-            resolved.append(getattr(importlib.import_module(module_name), attr))
+            resolved.append(resolve_lazy(target))
         return resolved[0](*args, **kwargs)
 
     call.__name__ = attr
     call.__qualname__ = attr
     call.__doc__ = f"Calls {target} (imported on first use)."
+    call.lazy_target = target  # type: ignore[attr-defined]  - what a plugin check resolves ahead of time
     return call
+
+
+def resolve_lazy(target: str) -> Callable[..., Any]:
+    """Import ``"package.module:function"`` and return the function; a target that does not resolve raises
+    ``PluginError`` naming it (not an AttributeError from deep inside a training run)."""
+    import importlib
+
+    from ganzoo.errors import PluginError
+
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise PluginError(f"lazy target {target!r}: module {module_name!r} cannot be imported ({exc})") from exc
+    try:
+        value = getattr(module, attr)
+    except AttributeError:
+        close = [n for n in dir(module) if not n.startswith("_")]
+        import difflib
+
+        hint = difflib.get_close_matches(attr, close, n=1)
+        suggestion = f"; did you mean {module_name}:{hint[0]}?" if hint else ""
+        raise PluginError(f"lazy target {target!r}: module {module_name!r} has no {attr!r}{suggestion}") from None
+    if not callable(value):
+        raise PluginError(f"lazy target {target!r} is a {type(value).__name__}, not a function")
+    return value

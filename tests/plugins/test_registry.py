@@ -160,3 +160,15 @@ def test_an_unknown_name_mentions_the_plugins_that_failed_to_load() -> None:
     assert "1 plugin(s) failed to load: ganzoo-resmlp (RuntimeError: resmlp could not build)" in str(err.value)
     (failure,) = registry.failures
     assert "Traceback" in failure.traceback and "resmlp could not build" in failure.traceback
+
+
+def test_a_lazy_target_that_does_not_resolve_is_named_with_the_fix() -> None:
+    from ganzoo.errors import PluginError
+
+    with pytest.raises(PluginError, match=r"has no 'discriminator_los'; did you mean ganzoo.ops:discriminator_loss\?"):
+        ganzoo.lazy("ganzoo.ops:discriminator_los")()
+    with pytest.raises(PluginError, match="module 'ganzoo.nope' cannot be imported"):
+        ganzoo.lazy("ganzoo.nope:x")()
+    with pytest.raises(PluginError, match="is a int, not a function"):
+        ganzoo.lazy("ganzoo.hookspecs:API_VERSION")()
+    assert ganzoo.lazy("math:prod")([2, 3]) == 6
