@@ -18,7 +18,8 @@ __all__ = ["hookspec", "hookimpl", "PROJECT", "API_VERSION", "HOOK_KINDS", "hook
 
 PROJECT = "ganzoo"
 # Bumped only when a hook or a spec changes incompatibly; plugins may declare the version they target.
-API_VERSION = 1
+# 2: every spec and record takes its fields by keyword; a Loss gives either kind or discriminator, not both.
+API_VERSION = 2
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

@@ -92,6 +92,11 @@ def _check_api_version(wanted: Any, package: str) -> None:
     if isinstance(wanted, bool) or not isinstance(wanted, int):
         raise PluginError(f"GANZOO_API_VERSION must be an int, got {wanted!r} ({type(wanted).__name__}): "
                           f"write GANZOO_API_VERSION = {hookspecs.API_VERSION}")
+    if wanted == 1 and hookspecs.API_VERSION == 2:
+        raise PluginError(f"written for plugin API 1, this ganzoo provides 2: pass every spec field by keyword "
+                          f"(Loss(name=..., description=..., ...)), give a Loss either kind or discriminator, then set "
+                          f"GANZOO_API_VERSION = 2 (docs/plugins.md, 'Versions of the contract'); or pin ganzoo 0.1 "
+                          f"for {package}")
     if wanted != hookspecs.API_VERSION:
         raise PluginError(f"written for plugin API {wanted}, this ganzoo provides {hookspecs.API_VERSION}; "
                           f"upgrade {package} or ganzoo")

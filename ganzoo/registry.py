@@ -142,7 +142,10 @@ def build_registry(loaded: LoadedPlugins) -> Registry:
                         validate_spec(spec)
                         pending.append(Entry(kind, spec, info.package, info.version, info.name))
         except Exception as exc:
-            registry.failures.append(PluginFailure(info.name, info.package, info.version, one_line(exc),
+            error = one_line(exc)
+            if isinstance(exc, TypeError) and "positional argument" in str(exc):
+                error += " (spec fields are passed by keyword since plugin API 2: Loss(name=..., description=...))"
+            registry.failures.append(PluginFailure(info.name, info.package, info.version, error,
                                                    "".join(traceback.format_exception(exc))))
             continue
         clash = registry.duplicate_within_package(pending)

@@ -159,7 +159,7 @@ def build(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> GanMod
             raise ConfigError(f"$name: {key}={hp[key]!r} must be a positive integer, e.g. --set {key}=64")
     generator = Generator(hp["latent_dim"], info.shape, hp["hidden"], hp["depth"], num_classes, info.kind == "images")
     discriminator = Discriminator(info.shape, hp["hidden"], hp["depth"], num_classes)
-    return GanModels(generator, discriminator, hp["latent_dim"])
+    return GanModels(generator=generator, discriminator=discriminator, latent_dim=hp["latent_dim"])
 '''
 
 _TEST = '''\

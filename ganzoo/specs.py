@@ -6,6 +6,7 @@ called only when that spec is used, so a plugin keeps its heavy imports inside t
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol
@@ -40,7 +41,7 @@ DATA_KINDS = ("points", "images")
 
 
 # ----------------------------------------------------------------------------------------------------------------- data
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DataInfo:
     """What a dataset holds, as the architectures and metrics need to know it.
 
@@ -61,7 +62,7 @@ class DataInfo:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DataRequest:
     """What the user asked of a dataset.
 
@@ -82,7 +83,7 @@ class DataRequest:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LoadedData:
     """Tensors of one split: ``x`` float32 of shape ``(N, *info.shape)``, ``y`` int64 ``(N,)`` or None."""
 
@@ -91,7 +92,7 @@ class LoadedData:
     info: DataInfo
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Dataset:
     """A dataset plugin.
 
@@ -113,7 +114,7 @@ class Dataset:
 
 
 # -------------------------------------------------------------------------------------------------------- architecture
-@dataclass
+@dataclass(kw_only=True)
 class GanModels:
     """The networks an architecture builds.
 
@@ -126,7 +127,7 @@ class GanModels:
     latent_dim: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Plan:
     """What an architecture's schedule asks of the trainer for one training iteration.
 
@@ -168,7 +169,7 @@ class Schedule(Protocol):
         """A batch of full-size real samples as the discriminator must see them under ``plan`` (``plan.shape``)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Architecture:
     """A GAN architecture plugin.
 
@@ -209,7 +210,7 @@ class Architecture:
 
 
 # ---------------------------------------------------------------------------------------------------------------- loss
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Penalty:
     """A gradient penalty on g = dD(x)/dx, with per-sample norms over all non-batch dimensions.
 
@@ -231,7 +232,7 @@ class Penalty:
         return {"r1": "real", "r2": "fake"}.get(self.kind, "interpolates")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Loss:
     """An adversarial loss plugin.
 
@@ -239,13 +240,14 @@ class Loss:
         name: lowercase identifier (``--loss NAME``).
         description: one line for ``ganzoo list``.
         discriminator: ``discriminator(real_logits, fake_logits, label_smoothing=0.0) -> scalar tensor`` to minimise.
+            Give either this or ``kind``, never both.
         generator: ``generator(fake_logits) -> scalar tensor`` to minimise, or ``generator(fake_logits, real_logits)``
-            when ``generator_takes_real``.
+            when ``generator_takes_real``. Optional with ``kind`` (its standard generator loss is used).
         penalty: a gradient penalty the trainer adds to the discriminator loss, or None.
         requires: capabilities the architecture must have (see ``Architecture.capabilities``).
         label_smoothing: whether one-sided label smoothing means anything for this loss.
-        kind: ``"bce"``, ``"hinge"`` or ``"wasserstein"`` when ``discriminator`` is exactly that standard form; the trainer
-            may then run the loss and the penalty as one fused op (``ganzoo.ops.critic_tail``). None for anything else.
+        kind: ``"bce"``, ``"hinge"`` or ``"wasserstein"``: the loss *is* ganzoo's standard form of that kind, which the
+            trainer runs on the fused kernels (with the penalty, as one op). Give either this or ``discriminator``.
         generator_takes_real: whether the generator's loss needs D's scores on real data (relativistic losses): the
             generator step then scores the critic's last real batch with the current D, without gradient, and passes
             them as ``real_logits``.
@@ -253,17 +255,29 @@ class Loss:
 
     name: str
     description: str
-    discriminator: Callable[..., Any]
-    generator: Callable[..., Any]
+    discriminator: Optional[Callable[..., Any]] = None
+    generator: Optional[Callable[..., Any]] = None
     penalty: Optional[Penalty] = None
     requires: frozenset[str] = frozenset()
     label_smoothing: bool = False
     kind: Optional[str] = None
     generator_takes_real: bool = False
 
+    def discriminator_loss(self) -> Callable[..., Any]:
+        """The critic's loss to call: the plugin's ``discriminator``, or ganzoo's standard form of ``kind``."""
+        if self.discriminator is not None:
+            return self.discriminator
+        return functools.partial(lazy("ganzoo.ops:discriminator_loss"), self.kind)
+
+    def generator_loss(self) -> Callable[..., Any]:
+        """The generator's loss to call: the plugin's ``generator``, or ganzoo's standard form of ``kind``."""
+        if self.generator is not None:
+            return self.generator
+        return functools.partial(lazy("ganzoo.ops:generator_loss"), self.kind)
+
 
 # -------------------------------------------------------------------------------------------------------------- metric
-@dataclass
+@dataclass(kw_only=True)
 class MetricInput:
     """What a metric sees: the samples to score (``fake``), the real held-out samples they are compared with (``real``),
     the real training samples and the dataset's facts.
@@ -284,7 +298,7 @@ class MetricInput:
     train_labels: Optional["torch.Tensor"] = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Metric:
     """A quality-metric plugin.
 
@@ -311,7 +325,7 @@ class Metric:
 
 _SPEC_FIELDS_CALLABLE = {
     "Architecture": ("build",),  # and schedule, when given (checked in validate_spec)
-    "Loss": ("discriminator", "generator"),
+    "Loss": (),  # discriminator and generator, unless kind stands for them (checked in validate_spec)
     "Dataset": ("load",),
     "Metric": ("compute",),
 }
@@ -338,12 +352,37 @@ def validate_spec(spec: Any) -> None:
             raise PluginError(f"{kind} {name!r}: data kind {k!r} is not one of {', '.join(allowed)}")
     if kind == "Architecture" and spec.schedule is not None and not callable(spec.schedule):
         raise PluginError(f"Architecture {name!r}: field 'schedule' must be callable or None")
-    if kind == "Loss" and spec.kind is not None and spec.kind not in LOSS_KINDS:
-        raise PluginError(f"Loss {name!r}: kind must be None or one of {', '.join(map(repr, LOSS_KINDS))}, "
-                          f"got {spec.kind!r}")
+    if kind == "Loss":
+        _validate_loss(spec)
+    for attr in ("capabilities", "requires"):
+        values = getattr(spec, attr, None)
+        if values is None:
+            continue
+        if not isinstance(values, frozenset) or not all(isinstance(v, str) and NAME_PATTERN.match(v) for v in values):
+            raise PluginError(f"{kind} {name!r}: {attr} must be a frozenset of lowercase identifiers such as "
+                              f"frozenset({{'penalty'}}), got {values!r}")
     if kind == "Loss" and spec.penalty is not None:
         if not isinstance(spec.penalty, Penalty) or spec.penalty.kind not in PENALTY_KINDS:
             raise PluginError(f"Loss {name!r}: penalty must be a Penalty with kind {', '.join(PENALTY_KINDS)}")
+
+
+def _validate_loss(spec: "Loss") -> None:
+    from ganzoo.errors import PluginError
+
+    name = spec.name
+    if spec.kind is not None and spec.kind not in LOSS_KINDS:
+        raise PluginError(f"Loss {name!r}: kind must be None or one of {', '.join(map(repr, LOSS_KINDS))}, "
+                          f"got {spec.kind!r}")
+    if spec.kind is not None and spec.discriminator is not None:
+        raise PluginError(f"Loss {name!r} gives both kind={spec.kind!r} and a discriminator: give one (kind runs "
+                          f"ganzoo's {spec.kind} on the fused kernels, discriminator runs yours)")
+    required = ("discriminator", "generator") if spec.kind is None else ()
+    for attr in ("discriminator", "generator"):
+        value = getattr(spec, attr)
+        if value is None and attr in required:
+            raise PluginError(f"Loss {name!r}: field '{attr}' is required without a kind")
+        if value is not None and not callable(value):
+            raise PluginError(f"Loss {name!r}: field '{attr}' must be callable")
 
 
 def lazy(target: str) -> Callable[..., Any]:

@@ -21,4 +21,4 @@ def load_digits(request: DataRequest) -> LoadedData:
 
     y = torch.as_tensor(bunch.target[keep.numpy()], dtype=torch.int64)
     info = DataInfo(kind="images", shape=tuple(x.shape[1:]), num_classes=10, class_names=tuple(str(i) for i in range(10)))
-    return LoadedData(x, y, info)
+    return LoadedData(x=x, y=y, info=info)

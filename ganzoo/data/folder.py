@@ -75,4 +75,4 @@ def load_folder(request: DataRequest) -> LoadedData:
     x = to_image_tensor(stacked[keep], size=size, channels=channels, scale=255.0)
     y = torch.as_tensor(np.asarray(labels, dtype=np.int64)[keep]) if classes else None
     info = DataInfo(kind="images", shape=tuple(x.shape[1:]), num_classes=len(classes), class_names=tuple(classes))
-    return LoadedData(x, y, info)
+    return LoadedData(x=x, y=y, info=info)

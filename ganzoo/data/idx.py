@@ -129,4 +129,4 @@ def load_idx_dataset(request: DataRequest) -> LoadedData:
     x = to_image_tensor(images, size=size, channels=request.channels or 1, scale=255.0)
     y = torch.as_tensor(labels.astype(np.int64)) if labels is not None else None
     num_classes = int(y.max()) + 1 if y is not None else 0
-    return LoadedData(x, y, DataInfo(kind="images", shape=tuple(x.shape[1:]), num_classes=num_classes))
+    return LoadedData(x=x, y=y, info=DataInfo(kind="images", shape=tuple(x.shape[1:]), num_classes=num_classes))

@@ -63,7 +63,7 @@ def load_npz(request: DataRequest) -> LoadedData:
         if not torch.isfinite(points).all():
             raise DataError(f"{path}: samples contain NaN or infinity")
         lo, hi = float(points.min()), float(points.max())
-        return LoadedData(points, labels, DataInfo(kind="points", shape=(x.shape[1],), num_classes=num_classes, value_range=(lo, hi)))
+        return LoadedData(x=points, y=labels, info=DataInfo(kind="points", shape=(x.shape[1],), num_classes=num_classes, value_range=(lo, hi)))
     if x.ndim == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
         x = x.transpose(0, 3, 1, 2)
     if x.ndim not in (3, 4):
@@ -81,7 +81,7 @@ def load_npz(request: DataRequest) -> LoadedData:
             raise DataError(f"{path}: float images must lie in [0, 1] or [-1, 1], found [{lo:g}, {hi:g}]")
     size = check_image_size(_native_size(x) if request.image_size is None else request.image_size)
     images = to_image_tensor(x, size=size, channels=request.channels, scale=scale)
-    return LoadedData(images, labels, DataInfo(kind="images", shape=tuple(images.shape[1:]), num_classes=num_classes))
+    return LoadedData(x=images, y=labels, info=DataInfo(kind="images", shape=tuple(images.shape[1:]), num_classes=num_classes))
 
 
 def _native_size(x: np.ndarray) -> int:

@@ -55,7 +55,7 @@ def _mixture(request: DataRequest, centres: torch.Tensor, sigma: float) -> Loade
         value_range=(lo, hi),
         meta={"centres": centres.tolist(), "sigma": sigma},
     )
-    return LoadedData(x, labels, info)
+    return LoadedData(x=x, y=labels, info=info)
 
 
 def load_ring(request: DataRequest) -> LoadedData:
@@ -73,4 +73,4 @@ def load_swissroll(request: DataRequest) -> LoadedData:
     t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=gen))
     x = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1) / 7.5
     x = x + (0.25 / 7.5) * torch.randn(n, 2, generator=gen)
-    return LoadedData(x.float(), None, DataInfo(kind="points", shape=(2,), value_range=(-2.0, 2.0)))
+    return LoadedData(x=x.float(), y=None, info=DataInfo(kind="points", shape=(2,), value_range=(-2.0, 2.0)))

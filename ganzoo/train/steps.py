@@ -54,7 +54,7 @@ def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], l
         d_loss = total.detach() - stats[3]
     else:
         smoothing = {"label_smoothing": label_smoothing} if loss.label_smoothing else {}
-        d_loss = total = loss.discriminator(d_real, d_fake, **smoothing)
+        d_loss = total = loss.discriminator_loss()(d_real, d_fake, **smoothing)
         if penalty is not None:
             grad = penalty_grad(nets.D_train, penalty, real, fake, y, noise, world, nets.autocast, nets.scaler_d)
             logged["gp"] = gradient_penalty(grad, penalty.kind, penalty.weight, penalty.center)
@@ -101,7 +101,8 @@ def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: di
                 raise ValueError(f"loss {loss.name!r} scores real data in the generator step: pass the real batch")
             with torch.no_grad():
                 real_logits = nets.D(real[0], real[1]).float()
-    g_loss = loss.generator(logits, real_logits) if loss.generator_takes_real else loss.generator(logits)
+    generator_loss = loss.generator_loss()
+    g_loss = generator_loss(logits, real_logits) if loss.generator_takes_real else generator_loss(logits)
     optimizer_step(g_loss, nets.opt_g, nets.scaler_g, nets.G, grad_clip, guard)
     nets.D.requires_grad_(True)
     if nets.G_ema is not None:

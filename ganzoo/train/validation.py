@@ -45,7 +45,7 @@ class Validator:
                         torch.arange(n) % self.num_classes if self.num_classes else None)
         fake = at_data_size(fake, info)  # a growing generator is judged at the data's size
         scores = {k: float(v) for k, v in metric.compute(MetricInput(
-            fake, self.real, info, self.train_data.x, seed=cfg.seed, real_labels=self.labels,
+            fake=fake, real=self.real, info=info, train=self.train_data.x, seed=cfg.seed, real_labels=self.labels,
             train_labels=self.train_data.y)).items()}
         value, best = scores[metric.primary], state.best
         improved = best is None or (value > best["value"] if metric.higher_is_better else value < best["value"])

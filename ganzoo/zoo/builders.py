@@ -46,7 +46,7 @@ def build_vanilla(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -
     g = MLPGenerator(latent, info.shape, hp["hidden"], hp["depth"], num_classes, tanh=images,
                      batchnorm=g_norm == "on" or (g_norm == "auto" and images))
     d = MLPDiscriminator(info.shape, hp["hidden"], hp["depth"], num_classes)
-    return GanModels(g, d, latent)
+    return GanModels(generator=g, discriminator=d, latent_dim=latent)
 
 
 def build_dcgan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> GanModels:
@@ -60,7 +60,7 @@ def build_dcgan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> 
     d = ConvDiscriminator(channels, size, hp["base_channels"], hp["norm"], num_classes)
     dcgan_init(g)
     dcgan_init(d)
-    return GanModels(g, d, latent)
+    return GanModels(generator=g, discriminator=d, latent_dim=latent)
 
 
 def build_wgan_gp(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> GanModels:
@@ -75,10 +75,10 @@ def build_wgan_gp(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -
         latent = _latent(hp, info, 2, 128)
         g = MLPGenerator(latent, info.shape, hp["hidden"], hp["depth"], num_classes)
         d = MLPDiscriminator(info.shape, hp["hidden"], hp["depth"], num_classes)
-        return GanModels(g, d, latent)
+        return GanModels(generator=g, discriminator=d, latent_dim=latent)
     _positive(hp, "base_channels")
     channels, size = _square_image(info, "wgan_gp", 8)
     latent = _latent(hp, info, 2, 128)
     g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes)
     d = ConvDiscriminator(channels, size, hp["base_channels"], hp["norm"], num_classes)
-    return GanModels(g, d, latent)
+    return GanModels(generator=g, discriminator=d, latent_dim=latent)

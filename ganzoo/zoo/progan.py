@@ -278,7 +278,7 @@ def build_progan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) ->
     g = ProGANGenerator(hp["latent_dim"], channels, size, hp["fmap_base"], hp["fmap_max"], hp["pixelnorm"],
                         hp["equalized_lr"])
     d = ProGANDiscriminator(channels, size, hp["fmap_base"], hp["fmap_max"], hp["mbstd_group"], hp["equalized_lr"])
-    return GanModels(g, d, hp["latent_dim"])
+    return GanModels(generator=g, discriminator=d, latent_dim=hp["latent_dim"])
 
 
 def progan_schedule(info: DataInfo, hp: Mapping[str, Any], batch_size: int) -> GrowthSchedule:

@@ -51,10 +51,10 @@ def test_the_reference_implements_every_kind_of_the_table() -> None:
 def test_plugin_specs_accept_exactly_the_tables_kinds() -> None:
     d = g = lambda *a, **k: None  # noqa: E731
     for name in kinds.LOSS_KINDS:
-        validate_spec(Loss("x", "a loss", d, g, kind=name))
+        validate_spec(Loss(name="x", description="a loss", kind=name))
     for name in kinds.PENALTY_KINDS:
-        validate_spec(Loss("x", "a loss", d, g, penalty=Penalty(name)))
+        validate_spec(Loss(name="x", description="a loss", discriminator=d, generator=g, penalty=Penalty(kind=name)))
     with pytest.raises(PluginError, match="kind must be None or one of"):
-        validate_spec(Loss("x", "a loss", d, g, kind="softhinge"))
+        validate_spec(Loss(name="x", description="a loss", kind="softhinge"))
     with pytest.raises(PluginError, match="penalty must be a Penalty with kind"):
-        validate_spec(Loss("x", "a loss", d, g, penalty=Penalty("r3")))
+        validate_spec(Loss(name="x", description="a loss", discriminator=d, generator=g, penalty=Penalty(kind="r3")))

@@ -50,7 +50,8 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
         @ganzoo.hookimpl
         def register_datasets(register):
-            register(ganzoo.Dataset("throwaway_points", "three fixed points", "points", ganzoo.lazy("math:prod")))
+            register(ganzoo.Dataset(name="throwaway_points", description="three fixed points", kind="points",
+                                    load=ganzoo.lazy("math:prod")))
     """)
     broken = _write_package(root, BROKEN, """
         raise ImportError("needs the module 'nonexistent_dependency'")

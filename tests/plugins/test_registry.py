@@ -19,7 +19,7 @@ def _plugin(package: str, **hooks):
 
 
 def _dataset(name: str, description: str = "a test dataset") -> Dataset:
-    return Dataset(name, description, "points", lambda request: None)
+    return Dataset(name=name, description=description, kind="points", load=lambda request: None)
 
 
 def test_builtins_come_through_entry_points() -> None:
@@ -33,16 +33,17 @@ def test_builtins_come_through_entry_points() -> None:
 
 def test_in_memory_plugin_registers_every_kind() -> None:
     def archs(register):
-        register(Architecture("toy_gan", "toy architecture", build=lambda info, hp, n: None))
+        register(Architecture(name="toy_gan", description="toy architecture", build=lambda info, hp, n: None))
 
     def losses(register):
-        register(Loss("toy_loss", "toy loss", discriminator=lambda r, f: 0, generator=lambda f: 0))
+        register(Loss(name="toy_loss", description="toy loss", discriminator=lambda r, f: 0, generator=lambda f: 0))
 
     def datasets(register):
         register(_dataset("toy_data"))
 
     def metrics(register):
-        register(Metric("toy_metric", "toy metric", compute=lambda inp: {"score": 1.0}, primary="score", higher_is_better=True))
+        register(Metric(name="toy_metric", description="toy metric", compute=lambda inp: {"score": 1.0}, primary="score",
+                        higher_is_better=True))
 
     registry = make_registry(_plugin("ganzoo-toy", register_architectures=archs, register_losses=losses,
                                      register_datasets=datasets, register_metrics=metrics))
@@ -91,9 +92,9 @@ def test_raising_hook_loses_only_its_plugin() -> None:
 
 
 def test_wrong_spec_type_and_missing_callable_are_rejected() -> None:
-    wrong = _plugin("ganzoo-wrong", register_datasets=lambda register: register(Metric("m", "d", compute=len, primary="x",
+    wrong = _plugin("ganzoo-wrong", register_datasets=lambda register: register(Metric(name="m", description="d", compute=len, primary="x",
                                                                                      higher_is_better=True)))
-    not_callable = _plugin("ganzoo-nc", register_datasets=lambda register: register(Dataset("nc", "d", "points", load=3)))
+    not_callable = _plugin("ganzoo-nc", register_datasets=lambda register: register(Dataset(name="nc", description="d", kind="points", load=3)))
     registry = make_registry(wrong, not_callable)
     errors = {f.package: f.error for f in registry.failures}
     assert "expected Dataset" in errors["ganzoo-wrong"]
@@ -147,7 +148,7 @@ def test_an_api_version_given_as_a_string_says_to_write_an_int() -> None:
     ns, package, version = _plugin("ganzoo-str", register_datasets=lambda register: register(_dataset("strset")))
     ns.GANZOO_API_VERSION = "1"
     (failure,) = make_registry((ns, package, version)).failures
-    assert "GANZOO_API_VERSION must be an int, got '1' (str): write GANZOO_API_VERSION = 1" in failure.error
+    assert "GANZOO_API_VERSION must be an int, got '1' (str): write GANZOO_API_VERSION = 2" in failure.error
 
 
 def test_an_unknown_name_mentions_the_plugins_that_failed_to_load() -> None:
@@ -172,3 +173,53 @@ def test_a_lazy_target_that_does_not_resolve_is_named_with_the_fix() -> None:
     with pytest.raises(PluginError, match="is a int, not a function"):
         ganzoo.lazy("ganzoo.hookspecs:API_VERSION")()
     assert ganzoo.lazy("math:prod")([2, 3]) == 6
+
+
+# ------------------------------------------------------------------------------------------------ plugin API 2
+def test_spec_fields_are_keyword_only_and_a_positional_plugin_is_told_so() -> None:
+    with pytest.raises(TypeError):
+        Dataset("x", "d", "points", lambda request: None)  # type: ignore[misc]
+    registry = make_registry(_plugin("ganzoo-positional", register_datasets=lambda register: register(
+        Dataset("x", "d", "points", lambda request: None))))  # type: ignore[misc]
+    (failure,) = registry.failures
+    assert "spec fields are passed by keyword since plugin API 2" in failure.error
+
+
+def test_a_version_1_plugin_is_told_what_to_change() -> None:
+    ns, package, version = _plugin("ganzoo-old", register_datasets=lambda register: register(_dataset("olddata")))
+    ns.GANZOO_API_VERSION = 1
+    (failure,) = make_registry((ns, package, version)).failures
+    assert failure.error.startswith("PluginError: written for plugin API 1, this ganzoo provides 2: pass every spec "
+                                    "field by keyword")
+    assert "give a Loss either kind or discriminator" in failure.error and "GANZOO_API_VERSION = 2" in failure.error
+
+
+def test_a_loss_gives_kind_or_discriminator_not_both() -> None:
+    from ganzoo.errors import PluginError
+    from ganzoo.specs import validate_spec
+
+    d = g = lambda *a, **k: 0  # noqa: E731
+    with pytest.raises(PluginError, match=r"gives both kind='hinge' and a discriminator: give one"):
+        validate_spec(Loss(name="x", description="d", kind="hinge", discriminator=d))
+    with pytest.raises(PluginError, match="field 'discriminator' is required without a kind"):
+        validate_spec(Loss(name="x", description="d", generator=g))
+    with pytest.raises(PluginError, match="field 'generator' is required without a kind"):
+        validate_spec(Loss(name="x", description="d", discriminator=d))
+    standard = Loss(name="x", description="d", kind="hinge")  # the kind stands for both losses
+    validate_spec(standard)
+    import torch
+
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
+    assert float(standard.discriminator_loss()(real, fake)) == pytest.approx((0 + 2) / 2 + (1.5 + 0) / 2)
+    assert float(standard.generator_loss()(fake)) == pytest.approx(1.25)
+
+
+@pytest.mark.parametrize("bad", [{"penalty"}, frozenset({"Penalty"}), frozenset({1})], ids=["set", "caps", "int"])
+def test_capabilities_and_requires_are_frozensets_of_identifiers(bad) -> None:
+    from ganzoo.errors import PluginError
+    from ganzoo.specs import validate_spec
+
+    with pytest.raises(PluginError, match="must be a frozenset of lowercase identifiers"):
+        validate_spec(Architecture(name="a", description="d", build=len, capabilities=bad))
+    with pytest.raises(PluginError, match="requires must be a frozenset of lowercase identifiers"):
+        validate_spec(Loss(name="x", description="d", kind="bce", requires=bad))

@@ -48,7 +48,7 @@ class Plugin:
     @staticmethod
     @ganzoo.hookimpl
     def register_architectures(register):
-        register(ganzoo.Architecture("poisoned", "vanilla with NaN scores on chosen critic calls", _build,
+        register(ganzoo.Architecture(name="poisoned", description="vanilla with NaN scores on chosen critic calls", build=_build,
                                      hyperparameters={"nan_from": 0, "nan_until": 0},
                                      training={"batch_size": 32}, capabilities=frozenset({"penalty"})))
 

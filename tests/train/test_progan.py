@@ -196,5 +196,5 @@ def test_progan_info_check() -> None:
     from ganzoo.zoo.progan import build_progan
 
     with pytest.raises(ConfigError, match="square power-of-two"):
-        build_progan(DataInfo("images", (1, 8, 16)), {"latent_dim": 8, "fmap_base": 8, "fmap_max": 8,
+        build_progan(DataInfo(kind="images", shape=(1, 8, 16)), {"latent_dim": 8, "fmap_base": 8, "fmap_max": 8,
                                                       "fade_images": 1, "stable_images": 1, "mbstd_group": 4})

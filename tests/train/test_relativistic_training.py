@@ -30,9 +30,9 @@ def test_ragan_trains_and_its_generator_sees_the_critics_real_scores(tmp_path: P
         return op_losses.relativistic_generator_loss("bce", fake, real)
 
     def register_losses(register):
-        register(Loss("spyragan", "ragan, recording the generator's inputs",
-                      lambda r, f, **kw: op_losses.relativistic_discriminator_loss("bce", r, f), generator,
-                      generator_takes_real=True))
+        register(Loss(name="spyragan", description="ragan, recording the generator's inputs",
+                      discriminator=lambda r, f, **kw: op_losses.relativistic_discriminator_loss("bce", r, f),
+                      generator=generator, generator_takes_real=True))
 
     plugin = types.SimpleNamespace(register_losses=hookimpl(register_losses), __name__="spy_plugin")
     registry = make_registry((plugin, "ganzoo-spy", "0.0"))

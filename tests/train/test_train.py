@@ -121,7 +121,7 @@ def test_bad_configs_are_refused_before_training(options, sets, message) -> None
         from ganzoo.specs import DataInfo
 
         with pytest.raises(ConfigError, match="BatchNorm couples"):
-            resolved.arch.build(DataInfo("points", (2,)), resolved.config.hparams, 0)
+            resolved.arch.build(DataInfo(kind="points", shape=(2,)), resolved.config.hparams, 0)
         return
     with pytest.raises(ConfigError, match=message):
         resolve_config(default_registry(), options, sets)
@@ -187,7 +187,7 @@ def test_vanilla_generator_batchnorm_setting(kind: str, setting: str, expected: 
     from ganzoo.specs import DataInfo
     from ganzoo.zoo.builders import build_vanilla
 
-    info = DataInfo(kind, (1, 8, 8) if kind == "images" else (2,))
+    info = DataInfo(kind=kind, shape=(1, 8, 8) if kind == "images" else (2,))
     models = build_vanilla(info, {"latent_dim": 0, "hidden": 8, "depth": 2, "g_batchnorm": setting})
     has_bn = any(isinstance(m, torch.nn.BatchNorm1d) for m in models.generator.modules())
     assert has_bn is expected

@@ -39,4 +39,4 @@ def load_spiral(request: DataRequest) -> LoadedData:
     x = (x + NOISE * torch.randn(n, 2, generator=gen, dtype=torch.float64)).float()
     info = DataInfo(kind="points", shape=(2,), num_classes=arms, value_range=(-1.1, 1.1),
                     class_names=tuple(f"arm {k}" for k in range(arms)))
-    return LoadedData(x, labels, info)
+    return LoadedData(x=x, y=labels, info=info)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ganzoo
 
-GANZOO_API_VERSION = 1
+GANZOO_API_VERSION = 2
 
 LSGAN = ganzoo.Loss(
     name="lsgan",

@@ -136,12 +136,14 @@ def build_sngan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> 
         raise ConfigError(f"sngan: leak={leak!r} must be in [0, 1), e.g. --set leak=0.1")
     if info.kind == "points":
         hidden, depth = _positive_int(hp, "hidden"), _positive_int(hp, "depth")
-        return GanModels(MLPGenerator(latent, info.shape, hidden, depth, num_classes),
-                         SNMLPDiscriminator(info.shape, hidden, depth, num_classes, iterations, leak), latent)
+        return GanModels(generator=MLPGenerator(latent, info.shape, hidden, depth, num_classes),
+                         discriminator=SNMLPDiscriminator(info.shape, hidden, depth, num_classes, iterations, leak),
+                         latent_dim=latent)
     channels, height, width = info.shape
     if height != width or height < 8 or height & (height - 1):
         raise ConfigError(f"sngan needs square power-of-two images of at least 8x8, got {height}x{width}: "
                           "use --image-size 16 (or 32, 64)")
     base = _positive_int(hp, "base_channels")
-    return GanModels(ConvGenerator(latent, channels, height, base, num_classes),
-                     SNConvDiscriminator(channels, height, base, num_classes, iterations, leak), latent)
+    return GanModels(generator=ConvGenerator(latent, channels, height, base, num_classes),
+                     discriminator=SNConvDiscriminator(channels, height, base, num_classes, iterations, leak),
+                     latent_dim=latent)
