@@ -23,7 +23,7 @@ from ganzoo.registry import Registry
 from ganzoo.specs import Metric, MetricInput
 from ganzoo.train.models import generate
 from ganzoo.train.sample import load_generator
-from ganzoo.train.validation import at_data_size, metric_misfit
+from ganzoo.train.validation import at_data_size, metric_misfit, scores_of
 
 __all__ = ["Evaluation", "evaluate", "render"]
 
@@ -78,18 +78,14 @@ def evaluate(registry: Registry, run_dir: Path, which: str = "last", n: int = 25
     common = {"real": val.x, "info": train.info, "train": train.x, "seed": seed, "real_labels": val.y,
               "train_labels": train.y}
     for metric in chosen:
-        result.scores[metric.name] = _floats(metric.compute(MetricInput(fake=fake, fake_labels=labels, **common)))
-        result.floors[metric.name] = _floats(metric.compute(MetricInput(fake=real_sample, **common)))
+        result.scores[metric.name] = scores_of(metric, MetricInput(fake=fake, fake_labels=labels, **common))
+        result.floors[metric.name] = scores_of(metric, MetricInput(fake=real_sample, **common))
         result.primary[metric.name] = (metric.primary, metric.higher_is_better)
     if save:
         path = run_dir / "eval" / f"{which}_step{loaded.step:06d}.json"
         with atomic_path(path, suffix=".json") as tmp:
             tmp.write_text(json.dumps(result.to_json(), indent=2) + "\n")
     return result
-
-
-def _floats(values: Any) -> dict[str, float]:
-    return {k: float(v) for k, v in dict(values).items()}
 
 
 def render(result: Evaluation) -> str:

@@ -71,7 +71,22 @@ def load_dataset(spec, request):  # noqa: ANN001 - spec: ganzoo.specs.Dataset, r
     data = spec.load(request)
     if not isinstance(data, LoadedData):
         raise PluginError(f"dataset {spec.name!r} returned {type(data).__name__}, expected LoadedData")
-    if not isinstance(data.x, torch.Tensor) or data.x.ndim < 2 or len(data.x) == 0:
+    # NumPy arrays are accepted as they are: a dataset built with NumPy need not convert
+    if not isinstance(data.x, torch.Tensor):
+        if not hasattr(data.x, "__array__"):
+            raise PluginError(f"dataset {spec.name!r}: LoadedData.x must be a torch.Tensor or a NumPy array of shape "
+                              f"(N, *info.shape), got {type(data.x).__name__}")
+        data.x = torch.as_tensor(np.asarray(data.x))
+    if data.y is not None and not isinstance(data.y, torch.Tensor):
+        if not hasattr(data.y, "__array__"):
+            raise PluginError(f"dataset {spec.name!r}: LoadedData.y must be None, a torch.Tensor or a NumPy array of "
+                              f"int64 labels, got {type(data.y).__name__}")
+        labels = np.asarray(data.y)
+        data.y = torch.as_tensor(labels.astype(np.int64) if np.issubdtype(labels.dtype, np.integer) else labels)
+    if data.x.ndim < 2:
+        raise PluginError(f"dataset {spec.name!r}: LoadedData.x must have shape (N, *info.shape), got "
+                          f"{tuple(data.x.shape)}")
+    if len(data.x) == 0:
         raise DataError(f"dataset {spec.name!r} holds no samples for split {request.split!r}")
     if tuple(data.x.shape[1:]) != tuple(data.info.shape):
         raise PluginError(f"dataset {spec.name!r}: samples of shape {tuple(data.x.shape[1:])} but info says {data.info.shape}")

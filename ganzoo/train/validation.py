@@ -1,5 +1,5 @@
 """Scoring a generator during training with the run's validation metric, tracking the best score and early stopping.
-``metric_misfit`` and ``at_data_size`` are shared with ``ganzoo eval``."""
+``metric_misfit``, ``at_data_size`` and ``scores_of`` are shared with ``ganzoo eval``."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.data.common import load_dataset
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, PluginError
 from ganzoo.specs import DataInfo, LoadedData, Metric, MetricInput
 from ganzoo.train.config import Resolved
 from ganzoo.train.models import generate
 from ganzoo.train.state import TrainState
 
-__all__ = ["Validator", "metric_misfit", "at_data_size"]
+__all__ = ["Validator", "metric_misfit", "at_data_size", "scores_of"]
 
 _VAL_SEED = 3_000_017  # offset that gives the fixed validation noise its own seed
 
@@ -44,9 +44,8 @@ class Validator:
         fake = generate(generator, n, self.latent_dim, self.device, torch.Generator().manual_seed(cfg.seed + _VAL_SEED),
                         torch.arange(n) % self.num_classes if self.num_classes else None)
         fake = at_data_size(fake, info)  # a growing generator is judged at the data's size
-        scores = {k: float(v) for k, v in metric.compute(MetricInput(
-            fake=fake, real=self.real, info=info, train=self.train_data.x, seed=cfg.seed, real_labels=self.labels,
-            train_labels=self.train_data.y)).items()}
+        scores = scores_of(metric, MetricInput(fake=fake, real=self.real, info=info, train=self.train_data.x,
+                                               seed=cfg.seed, real_labels=self.labels, train_labels=self.train_data.y))
         value, best = scores[metric.primary], state.best
         improved = best is None or (value > best["value"] if metric.higher_is_better else value < best["value"])
         if improved:
@@ -77,3 +76,18 @@ def at_data_size(x: torch.Tensor, info: DataInfo) -> torch.Tensor:
     if info.kind == "images" and tuple(x.shape[1:]) != tuple(info.shape):
         return F.interpolate(x, size=tuple(info.shape[1:]), mode="nearest")
     return x
+
+
+def scores_of(metric: Metric, inp: MetricInput) -> dict[str, float]:
+    """``metric.compute(inp)`` as plain floats, checked: a mapping of numbers that holds the metric's primary key (early
+    stopping, ``best`` checkpoints and ``ganzoo eval``'s marker follow it), else ``PluginError`` naming what is wrong."""
+    values = metric.compute(inp)
+    try:
+        scores = {str(k): float(v) for k, v in dict(values).items()}
+    except (TypeError, ValueError) as exc:
+        raise PluginError(f"metric {metric.name!r} must return a mapping of names to numbers, got "
+                          f"{type(values).__name__} ({exc})") from None
+    if metric.primary not in scores:
+        raise PluginError(f"metric {metric.name!r} returned {sorted(scores)} without its primary key "
+                          f"{metric.primary!r}: return it, or set primary to one of those")
+    return scores

@@ -223,3 +223,45 @@ def test_capabilities_and_requires_are_frozensets_of_identifiers(bad) -> None:
         validate_spec(Architecture(name="a", description="d", build=len, capabilities=bad))
     with pytest.raises(PluginError, match="requires must be a frozenset of lowercase identifiers"):
         validate_spec(Loss(name="x", description="d", kind="bce", requires=bad))
+
+
+def test_a_metric_without_its_primary_key_is_named_not_a_key_error() -> None:
+    import torch
+
+    from ganzoo.errors import PluginError
+    from ganzoo.specs import DataInfo, MetricInput
+    from ganzoo.train.validation import scores_of
+
+    inp = MetricInput(fake=torch.zeros(2, 2), real=torch.zeros(2, 2), info=DataInfo(kind="points", shape=(2,)))
+    good = Metric(name="m", description="d", compute=lambda i: {"score": 1, "other": 2.5}, primary="score",
+                  higher_is_better=True)
+    assert scores_of(good, inp) == {"score": 1.0, "other": 2.5}
+    missing = Metric(name="mmd", description="d", compute=lambda i: {"mmd2": 0.1}, primary="mmd",
+                     higher_is_better=False)
+    with pytest.raises(PluginError, match=r"metric 'mmd' returned \['mmd2'\] without its primary key 'mmd': return it"):
+        scores_of(missing, inp)
+    scalar = Metric(name="s", description="d", compute=lambda i: 0.5, primary="s", higher_is_better=False)
+    with pytest.raises(PluginError, match="must return a mapping of names to numbers, got float"):
+        scores_of(scalar, inp)
+
+
+def test_a_dataset_may_return_numpy_arrays_and_other_types_are_named() -> None:
+    import numpy as np
+    import torch
+
+    from ganzoo.data.common import load_dataset
+    from ganzoo.errors import PluginError
+    from ganzoo.specs import DataInfo, DataRequest, LoadedData
+
+    info = DataInfo(kind="points", shape=(2,), num_classes=2)
+
+    def dataset(x, y=None):
+        return Dataset(name="moons", description="d", kind="points", load=lambda request: LoadedData(x=x, y=y, info=info))
+
+    data = load_dataset(dataset(np.ones((5, 2), dtype=np.float64), np.array([0, 1, 0, 1, 1], dtype=np.int32)),
+                        DataRequest())
+    assert data.x.dtype == torch.float32 and data.x.shape == (5, 2) and data.y.dtype == torch.int64
+    with pytest.raises(PluginError, match="LoadedData.x must be a torch.Tensor or a NumPy array .* got list"):
+        load_dataset(dataset([[0.0, 1.0]]), DataRequest())
+    with pytest.raises(PluginError, match=r"LoadedData.x must have shape \(N, \*info.shape\), got \(4,\)"):
+        load_dataset(dataset(np.zeros(4)), DataRequest())
