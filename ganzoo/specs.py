@@ -103,6 +103,8 @@ class Dataset:
         load: ``load(request: DataRequest) -> LoadedData``; raises ``ganzoo.errors.DataError`` for bad input.
         needs_data_dir: True when the data must come from ``--data-dir``.
         has_labels: whether samples carry class labels (conditional training needs them).
+        metric: the validation metric for this dataset when ``--val-metric`` is not given (a metric name, qualified as
+            ``package:name`` if needed); None for ganzoo's default, ``swd``.
     """
 
     name: str
@@ -111,6 +113,7 @@ class Dataset:
     load: Callable[[DataRequest], LoadedData]
     needs_data_dir: bool = False
     has_labels: bool = False
+    metric: Optional[str] = None
 
 
 # -------------------------------------------------------------------------------------------------------- architecture
@@ -354,6 +357,9 @@ def validate_spec(spec: Any) -> None:
         raise PluginError(f"Architecture {name!r}: field 'schedule' must be callable or None")
     if kind == "Loss":
         _validate_loss(spec)
+    if kind == "Dataset" and spec.metric is not None and (
+            not isinstance(spec.metric, str) or not NAME_PATTERN.match(spec.metric.rpartition(":")[2])):
+        raise PluginError(f"Dataset {name!r}: metric must be None or a metric name such as 'swd', got {spec.metric!r}")
     for attr in ("capabilities", "requires"):
         values = getattr(spec, attr, None)
         if values is None:

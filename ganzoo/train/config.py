@@ -159,7 +159,7 @@ def resolve_config(registry: Registry, options: Mapping[str, Any], set_items: Se
                               "or leave the option out for the default")
     arch: Architecture = registry.get("arch", options.get("arch") or DEFAULT_ARCH)
     config = TrainConfig(arch=arch.name)
-    dataset_name = options.get("dataset") or arch.default_dataset
+    dataset_name = options.get("dataset") or default_name(registry, "dataset", arch.default_dataset, arch)
     kind = registry.get("dataset", dataset_name).kind
     for key, value in training_defaults(arch, kind).items():
         if not hasattr(config, key):
@@ -169,12 +169,27 @@ def resolve_config(registry: Registry, options: Mapping[str, Any], set_items: Se
     explicit = {**trainer_sets, **{k: v for k, v in options.items() if v is not None}}
     for key, value in explicit.items():
         setattr(config, key, tuple(value) if key == "betas" else value)
-    if "penalty_weight" not in explicit and registry.get("loss", config.loss or arch.default_loss).penalty is None:
+    default_loss = default_name(registry, "loss", arch.default_loss, arch)
+    if "penalty_weight" not in explicit and registry.get("loss", config.loss or default_loss).penalty is None:
         config.penalty_weight = None  # the architecture's lambda is for its default loss, not for a penalty-free one
     config.arch = arch.name
     config.hparams = {**arch.hyperparameters, **config.hparams, **hparams}
     config.data_options = {**config.data_options, **data_options}
     return _check(registry, config, arch)
+
+
+def default_name(registry: Registry, kind: str, name: str, arch: Architecture) -> str:
+    """An architecture's default loss or dataset, qualified when a plugin registers the same bare name: the
+    architecture's own package's, else ganzoo's. A default the user never typed must not fail on another package's
+    clash (a plugin's dataset named 'ring' would otherwise break a bare `ganzoo train`)."""
+    providers = {e.package for e in registry.entries(kind) if e.name == name}
+    if ":" in name or len(providers) <= 1:
+        return name
+    own = next((e.package for e in registry.entries("arch") if e.spec is arch), None)
+    for package in (own, "ganzoo"):
+        if package in providers:
+            return f"{package}:{name}"
+    return name  # still ambiguous: the lookup names every provider
 
 
 def training_defaults(arch: Architecture, data_kind: str) -> dict[str, Any]:
@@ -184,8 +199,8 @@ def training_defaults(arch: Architecture, data_kind: str) -> dict[str, Any]:
 
 
 def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resolved:
-    config.loss = config.loss or arch.default_loss
-    config.dataset = config.dataset or arch.default_dataset
+    config.loss = config.loss or default_name(registry, "loss", arch.default_loss, arch)
+    config.dataset = config.dataset or default_name(registry, "dataset", arch.default_dataset, arch)
     loss: Loss = registry.get("loss", config.loss)
     dataset: Dataset = registry.get("dataset", config.dataset)
     config.loss, config.dataset = loss.name, dataset.name  # drop any package: qualifier once resolved
@@ -242,7 +257,7 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
 
     metric = None
     if config.val_every:
-        config.val_metric = config.val_metric or ("modes" if dataset.name in ("ring", "grid") else "swd")
+        config.val_metric = config.val_metric or dataset.metric or "swd"  # the dataset's own, by its spec not its name
         metric = registry.get("metric", config.val_metric)
         config.val_metric = metric.name
     return Resolved(config, arch, loss, dataset, metric)

@@ -9,9 +9,9 @@ from ganzoo.specs import Dataset, lazy
 @hookimpl
 def register_datasets(register):
     register(Dataset(name="ring", description="8 Gaussians on the unit circle, sigma 0.01 (VEEGAN/PacGAN benchmark)",
-                     kind="points", load=lazy("ganzoo.data.toy:load_ring"), has_labels=True))
+                     kind="points", load=lazy("ganzoo.data.toy:load_ring"), has_labels=True, metric="modes"))
     register(Dataset(name="grid", description="25 Gaussians on {-4,-2,0,2,4}^2, sigma 0.05 (VEEGAN/PacGAN benchmark)",
-                     kind="points", load=lazy("ganzoo.data.toy:load_grid"), has_labels=True))
+                     kind="points", load=lazy("ganzoo.data.toy:load_grid"), has_labels=True, metric="modes"))
     register(Dataset(name="swissroll", description="2-D swiss roll, within about [-2, 2]^2", kind="points",
                      load=lazy("ganzoo.data.toy:load_swissroll")))
     register(Dataset(name="digits",

@@ -265,3 +265,34 @@ def test_a_dataset_may_return_numpy_arrays_and_other_types_are_named() -> None:
         load_dataset(dataset([[0.0, 1.0]]), DataRequest())
     with pytest.raises(PluginError, match=r"LoadedData.x must have shape \(N, \*info.shape\), got \(4,\)"):
         load_dataset(dataset(np.zeros(4)), DataRequest())
+
+
+def test_a_dataset_names_its_validation_metric_and_a_clash_does_not_borrow_one() -> None:
+    from ganzoo.errors import PluginError
+    from ganzoo.specs import validate_spec
+    from ganzoo.train.config import resolve_config
+
+    def datasets(register):
+        register(Dataset(name="ring", description="another ring", kind="points", load=len))  # no metric of its own
+        register(Dataset(name="moons", description="two moons", kind="points", load=len, metric="swd"))
+
+    registry = make_registry(_plugin("ganzoo-moons", register_datasets=datasets))
+
+    def val_metric(dataset: str) -> str:
+        return resolve_config(registry, {"arch": "wgan_gp", "dataset": dataset}).config.val_metric
+
+    assert val_metric("ganzoo:ring") == "modes"  # the built-in ring names it
+    assert val_metric("ganzoo-moons:ring") == "swd"  # the same bare name, another spec: ganzoo's default
+    assert val_metric("moons") == "swd"
+    with pytest.raises(PluginError, match="metric must be None or a metric name"):
+        validate_spec(Dataset(name="d", description="d", kind="points", load=len, metric="Not A Name"))
+
+
+def test_a_plugin_dataset_named_ring_does_not_break_the_bare_default() -> None:
+    from ganzoo.train.config import resolve_config
+
+    registry = make_registry(_plugin("ganzoo-ring2", register_datasets=lambda register: register(_dataset("ring"))))
+    resolved = resolve_config(registry, {})  # wgan_gp's default dataset, ring: the built-in, and its metric
+    assert resolved.dataset.description.startswith("8 Gaussians") and resolved.config.val_metric == "modes"
+    with pytest.raises(AmbiguousNameError):  # typed by the user, the bare name still asks which
+        resolve_config(registry, {"dataset": "ring"})
