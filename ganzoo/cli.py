@@ -67,6 +67,8 @@ def list_command(kind: Optional[str], as_json: bool) -> None:
     for providers in clashes:
         names = ", ".join(repr(p.qualified_name) for p in providers)
         click.echo(f"note: {providers[0].name!r} is provided by several packages; pick one as {names}", err=as_json)
+    for note in registry.notes:
+        click.echo(f"note: {note}", err=as_json)
     _print_failures(registry.failures, err=as_json)
 
 

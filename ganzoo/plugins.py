@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
+import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Iterable, Optional
 
@@ -53,6 +55,7 @@ class LoadedPlugins:
     manager: pluggy.PluginManager
     plugins: list[PluginInfo]
     failures: list[PluginFailure]
+    notes: list[str] = field(default_factory=list)  # things that work but should be fixed (a slow import)
 
 
 def one_line(exc: BaseException) -> str:
@@ -139,6 +142,7 @@ def load_plugins(extra: Iterable[tuple[Any, str, str]] = (), *, entry_points: bo
     pm.add_hookspecs(hookspecs)
     plugins: list[PluginInfo] = []
     failures: list[PluginFailure] = []
+    notes: list[str] = []
     allowed = _allowed_packages()
 
     candidates: list[tuple[str, str, str, Any]] = []  # (name, package, version, loader)
@@ -162,7 +166,12 @@ def load_plugins(extra: Iterable[tuple[Any, str, str]] = (), *, entry_points: bo
     for name, package, version, source in candidates:
         where = f"{source.name} = {source.value}" if isinstance(source, metadata.EntryPoint) else name
         try:
+            torch_before, started = "torch" in sys.modules, time.perf_counter()
             plugin = source.load() if isinstance(source, metadata.EntryPoint) else source
+            if not torch_before and "torch" in sys.modules:
+                notes.append(f"{package}: importing {where} imports torch ({time.perf_counter() - started:.1f} s on "
+                             "every command that reads the plugins): import it inside the functions a spec calls, "
+                             "e.g. with ganzoo.lazy")
             _check_api_version(getattr(plugin, "GANZOO_API_VERSION", hookspecs.API_VERSION), package)
             check_hook_names(plugin)
             registered_name = f"{package}:{name}"
@@ -173,4 +182,4 @@ def load_plugins(extra: Iterable[tuple[Any, str, str]] = (), *, entry_points: bo
             failures.append(_failure(where, package, version, exc))
             continue
         plugins.append(PluginInfo(name, package, version, plugin))
-    return LoadedPlugins(pm, plugins, failures)
+    return LoadedPlugins(pm, plugins, failures, notes)

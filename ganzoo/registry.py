@@ -50,6 +50,7 @@ class Registry:
         self._by_kind: dict[str, dict[str, list[Entry]]] = {kind: {} for kind in KINDS}
         self.plugins: list[PluginInfo] = list(plugins)
         self.failures: list[PluginFailure] = list(failures)
+        self.notes: list[str] = []
 
     def add(self, entry: Entry) -> None:
         providers = self._by_kind[entry.kind].setdefault(entry.name, [])
@@ -124,6 +125,7 @@ class Registry:
 def build_registry(loaded: LoadedPlugins) -> Registry:
     """Call every plugin's hooks one plugin at a time, so that one raising hook loses only that plugin's specs."""
     registry = Registry(failures=loaded.failures)
+    registry.notes = list(loaded.notes)
     ok_plugins = []
     for info in loaded.plugins:
         pending: list[Entry] = []

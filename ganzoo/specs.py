@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "NAME_PATTERN",
     "DATA_KINDS",
+    "TRAINING_KEYS",
     "DataInfo",
     "DataRequest",
     "LoadedData",
@@ -38,6 +39,11 @@ __all__ = [
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 DATA_KINDS = ("points", "images")
+# The trainer settings an Architecture's ``training`` may set (the paper's optimisation settings), directly or under
+# "points" / "images". Part of the plugin API: a rename here is a breaking change, while the trainer's other options
+# (logging, checkpoints, devices, ...) may change without one.
+TRAINING_KEYS = ("steps", "batch_size", "lr_g", "lr_d", "betas", "n_critic", "ema", "label_smoothing",
+                 "penalty_weight", "penalty_every", "grad_clip", "lr_decay")
 
 
 # ----------------------------------------------------------------------------------------------------------------- data
@@ -355,6 +361,8 @@ def validate_spec(spec: Any) -> None:
             raise PluginError(f"{kind} {name!r}: data kind {k!r} is not one of {', '.join(allowed)}")
     if kind == "Architecture" and spec.schedule is not None and not callable(spec.schedule):
         raise PluginError(f"Architecture {name!r}: field 'schedule' must be callable or None")
+    if kind == "Architecture":
+        _validate_training(spec)
     if kind == "Loss":
         _validate_loss(spec)
     if kind == "Dataset" and spec.metric is not None and (
@@ -370,6 +378,19 @@ def validate_spec(spec: Any) -> None:
     if kind == "Loss" and spec.penalty is not None:
         if not isinstance(spec.penalty, Penalty) or spec.penalty.kind not in PENALTY_KINDS:
             raise PluginError(f"Loss {name!r}: penalty must be a Penalty with kind {', '.join(PENALTY_KINDS)}")
+
+
+def _validate_training(spec: "Architecture") -> None:
+    from ganzoo.errors import PluginError
+
+    layers = [("", spec.training)] + [(f"[{k!r}]", v) for k, v in spec.training.items() if k in DATA_KINDS]
+    for where, mapping in layers:
+        if not isinstance(mapping, Mapping):
+            raise PluginError(f"Architecture {spec.name!r}: training{where} must be a mapping of trainer settings")
+        for key in mapping:
+            if key not in TRAINING_KEYS and not (where == "" and key in DATA_KINDS):
+                raise PluginError(f"Architecture {spec.name!r}: training{where} sets {key!r}, which an architecture "
+                                  f"may not set; the settings it may: {', '.join(TRAINING_KEYS)}")
 
 
 def _validate_loss(spec: "Loss") -> None:

@@ -108,3 +108,17 @@ def test_debug_shows_a_failed_plugins_traceback_and_a_bad_load_list_is_said(plug
     assert "GANZOO_LOAD_PLUGINS names 'ganzoo-nope', which provides no ganzoo plugin here" in named.stdout
     unknown = run_subprocess(["train", "--arch", "resmlp"], env={"PYTHONPATH": str(plugin_site)})
     assert unknown.returncode != 0 and "plugin(s) failed to load: ganzoo-broken" in unknown.stderr
+
+
+def test_a_plugin_that_imports_torch_at_import_time_is_noted(tmp_path: Path) -> None:
+    heavy = _write_package(tmp_path / "src", "ganzoo-heavy", """
+        import torch  # at module level: every command that lists plugins pays for it
+        import ganzoo
+    """)
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--target",
+                    str(site), str(heavy)], check=True, capture_output=True, text=True)
+    proc = run_subprocess(["list"], env={"PYTHONPATH": str(site)})
+    assert proc.returncode == 0
+    assert "note: ganzoo-heavy: importing ganzoo_heavy = ganzoo_heavy.plugin imports torch" in proc.stdout
+    assert "import it inside the functions a spec calls" in proc.stdout

@@ -296,3 +296,16 @@ def test_a_plugin_dataset_named_ring_does_not_break_the_bare_default() -> None:
     assert resolved.dataset.description.startswith("8 Gaussians") and resolved.config.val_metric == "modes"
     with pytest.raises(AmbiguousNameError):  # typed by the user, the bare name still asks which
         resolve_config(registry, {"dataset": "ring"})
+
+
+def test_an_architecture_sets_only_the_training_keys_of_the_contract() -> None:
+    from ganzoo.errors import PluginError
+    from ganzoo.specs import TRAINING_KEYS, validate_spec
+
+    validate_spec(Architecture(name="a", description="d", build=len,
+                               training={"lr_g": 1e-4, "points": {"batch_size": 256}, "images": {"n_critic": 5}}))
+    assert "log_every" not in TRAINING_KEYS
+    with pytest.raises(PluginError, match=r"training sets 'log_every', which an architecture may not set"):
+        validate_spec(Architecture(name="a", description="d", build=len, training={"log_every": 10}))
+    with pytest.raises(PluginError, match=r"training\['images'\] sets 'device'"):
+        validate_spec(Architecture(name="a", description="d", build=len, training={"images": {"device": "cuda"}}))
