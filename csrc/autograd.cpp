@@ -7,12 +7,13 @@
 //
 // torch/csrc/autograd/custom_function.h is one of the heavier headers (~40 s to compile on 2 cores): it lives in this one
 // file so the kernels' files stay light.
-#include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/ops/mul.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
 #include <tuple>
+
+#include "ops_dispatch.h"
 
 namespace ganzoo {
 namespace {
@@ -20,16 +21,7 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-template <typename Signature>
-c10::TypedOperatorHandle<Signature> op(const char* name) {
-  return c10::Dispatcher::singleton().findSchemaOrThrow(name, "").typed<Signature>();
-}
-
-using PenaltySig = std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, int64_t, double, double);
-using PenaltyBackwardSig = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double);
 using PenaltyRefSig = at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, double, double);
-using LossSig = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&, int64_t,
-                                                                          double);
 using LossRefSig = std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t,
                                                       double);
 using TailSig = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor>(

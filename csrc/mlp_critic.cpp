@@ -17,7 +17,6 @@
 //      rows, loss and penalty terms together. Biases get the loss's terms only (g does not depend on them).
 // Only ATen ops and ganzoo's own loss and penalty ops, so the same code runs on every device they have kernels for.
 #include <ATen/core/Tensor.h>
-#include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/ops/add.h>
 #include <ATen/ops/addmm.h>
 #include <ATen/ops/cat.h>
@@ -32,38 +31,12 @@
 #include <vector>
 
 #include "ops_common.h"
+#include "ops_dispatch.h"
 
 namespace ganzoo {
 namespace {
 
 using Tensors = std::vector<at::Tensor>;
-
-std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> call_critic_loss(const at::Tensor& real, const at::Tensor& fake,
-                                                                            int64_t kind, double smoothing) {
-  static auto op = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("ganzoo::critic_loss", "")
-                       .typed<std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>(const at::Tensor&,
-                                                                                         const at::Tensor&, int64_t,
-                                                                                         double)>();
-  return op.call(real, fake, kind, smoothing);
-}
-
-std::tuple<at::Tensor, at::Tensor> call_gradient_penalty(const at::Tensor& grad, int64_t kind, double weight,
-                                                         double center) {
-  static auto op = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("ganzoo::gradient_penalty", "")
-                       .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, int64_t, double, double)>();
-  return op.call(grad, kind, weight, center);
-}
-
-at::Tensor call_gradient_penalty_backward(const at::Tensor& grad_out, const at::Tensor& grad, const at::Tensor& norms,
-                                          int64_t kind, double weight, double center) {
-  static auto op = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("ganzoo::gradient_penalty_backward", "")
-                       .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double,
-                                         double)>();
-  return op.call(grad_out, grad, norms, kind, weight, center);
-}
 
 // Each tensor (B, ...) as (B, features), with the layers' dtype and device; `name` for the error.
 at::Tensor as_rows(const at::Tensor& t, const at::Tensor& like, int64_t features, const char* name) {
@@ -140,8 +113,9 @@ std::tuple<at::Tensor, at::Tensor, Tensors, Tensors> mlp_critic_grads(
   }
   const at::Tensor scores = at::addmm(biases[hidden], h[hidden], weights[hidden].t()).view({-1});
 
+  static auto critic_loss = op<LossSig>("ganzoo::critic_loss");
   auto [loss, grad_real, grad_fake, logit_stats] =
-      call_critic_loss(scores.narrow(0, 0, nr), scores.narrow(0, nr, nf), loss_kind, label_smoothing);
+      critic_loss.call(scores.narrow(0, 0, nr), scores.narrow(0, nr, nf), loss_kind, label_smoothing);
 
   // 2. one backward chain: cotangent dL/ds on real and fake rows, 1 on point rows (their chain ends in g)
   Tensors parts{grad_real, grad_fake};
@@ -165,11 +139,13 @@ std::tuple<at::Tensor, at::Tensor, Tensors, Tensors> mlp_critic_grads(
   at::Tensor penalty;
   if (with_penalty) {
     at::Tensor norms;
-    std::tie(penalty, norms) = call_gradient_penalty(grad_input, penalty_kind, penalty_weight, center);
+    static auto gradient_penalty = op<PenaltySig>("ganzoo::gradient_penalty");
+    static auto gradient_penalty_backward = op<PenaltyBackwardSig>("ganzoo::gradient_penalty_backward");
+    std::tie(penalty, norms) = gradient_penalty.call(grad_input, penalty_kind, penalty_weight, center);
     const at::Tensor one = at::ones({}, grad_input.options());
     // 3. the reverse of g's chain, starting from u = dL/dg, over the point rows of h[0..L]
     h[0].narrow(0, nrf, np).copy_(
-        call_gradient_penalty_backward(one, grad_input, norms, penalty_kind, penalty_weight, center));
+        gradient_penalty_backward.call(one, grad_input, norms, penalty_kind, penalty_weight, center));
     for (int64_t l = 1; l <= hidden; ++l) {
       at::Tensor rows = h[l].narrow(0, nrf, np);
       rows.copy_(at::leaky_relu_backward(at::mm(h[l - 1].narrow(0, nrf, np), weights[l - 1].t()), rows, slope, true));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty_like.h>
 #include <c10/macros/Macros.h>
 #include <c10/util/Exception.h>
 
@@ -57,6 +58,21 @@ inline void check_grad_with_logits(const at::Tensor& grad, const at::Tensor& rea
               grad.scalar_type(), " and ", real.scalar_type());
   TORCH_CHECK(grad.device() == real.device(), "ganzoo: grad and the logits must be on one device, got ", grad.device(),
               " and ", real.device());
+}
+
+// The critic loss's arguments checked, the logits flattened to (B,) contiguous, and their gradients' buffers.
+struct LogitGrads {
+  at::Tensor real, fake, grad_real, grad_fake;
+};
+
+inline LogitGrads prepare_logits(const at::Tensor& real_in, const at::Tensor& fake_in, int64_t kind,
+                                 double label_smoothing) {
+  check_logits(real_in, fake_in);
+  check_loss_kind(kind);
+  TORCH_CHECK(label_smoothing == 0.0 || kind == kBce, "ganzoo: label_smoothing applies to the bce loss only");
+  const at::Tensor real = real_in.reshape({-1}).contiguous();
+  const at::Tensor fake = fake_in.reshape({-1}).contiguous();
+  return {real, fake, at::empty_like(real), at::empty_like(fake)};
 }
 
 // Whether each sample of `t` is one dense block of memory (true for contiguous and channels_last tensors): then a

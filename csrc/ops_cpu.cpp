@@ -280,19 +280,6 @@ reduce_t critic_loss_into(const at::Tensor& real, const at::Tensor& fake, int64_
   return loss;
 }
 
-struct LogitGrads {
-  at::Tensor real, fake, grad_real, grad_fake;
-};
-
-LogitGrads prepare_logits(const at::Tensor& real_in, const at::Tensor& fake_in, int64_t kind, double label_smoothing) {
-  check_logits(real_in, fake_in);
-  check_loss_kind(kind);
-  TORCH_CHECK(label_smoothing == 0.0 || kind == kBce, "ganzoo: label_smoothing applies to the bce loss only");
-  const at::Tensor real = real_in.reshape({-1}).contiguous();
-  const at::Tensor fake = fake_in.reshape({-1}).contiguous();
-  return {real, fake, at::empty_like(real), at::empty_like(fake)};
-}
-
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cpu(const at::Tensor& real_in,
                                                                            const at::Tensor& fake_in, int64_t kind,
                                                                            double label_smoothing) {

@@ -21,8 +21,8 @@ import pluggy
 from ganzoo import hookspecs
 from ganzoo.errors import PluginError
 
-__all__ = ["PluginInfo", "PluginFailure", "LoadedPlugins", "load_plugins", "check_hook_names", "ENV_LOAD_PLUGINS",
-           "BUILTIN_PACKAGE"]
+__all__ = ["PluginInfo", "PluginFailure", "LoadedPlugins", "load_plugins", "check_hook_names", "failure_from",
+           "ENV_LOAD_PLUGINS", "BUILTIN_PACKAGE"]
 
 ENV_LOAD_PLUGINS = "GANZOO_LOAD_PLUGINS"
 BUILTIN_PACKAGE = "ganzoo"
@@ -64,8 +64,9 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _failure(where: str, package: str, version: str, exc: BaseException) -> PluginFailure:
-    return PluginFailure(where, package, version, one_line(exc), "".join(traceback.format_exception(exc)))
+def failure_from(where: str, package: str, version: str, exc: BaseException, hint: str = "") -> PluginFailure:
+    """The failure record of a plugin that raised ``exc``: one line (plus ``hint``) and the full traceback."""
+    return PluginFailure(where, package, version, one_line(exc) + hint, "".join(traceback.format_exception(exc)))
 
 
 def check_hook_names(plugin: Any) -> None:
@@ -179,7 +180,7 @@ def load_plugins(extra: Iterable[tuple[Any, str, str]] = (), *, entry_points: bo
                 continue
             pm.register(plugin, name=registered_name)
         except Exception as exc:  # a broken plugin must never take the others down
-            failures.append(_failure(where, package, version, exc))
+            failures.append(failure_from(where, package, version, exc))
             continue
         plugins.append(PluginInfo(name, package, version, plugin))
     return LoadedPlugins(pm, plugins, failures, notes)

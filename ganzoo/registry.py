@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import difflib
 import functools
-import traceback
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from ganzoo import hookspecs
 from ganzoo.errors import AmbiguousNameError, PluginError, UnknownNameError
-from ganzoo.plugins import LoadedPlugins, PluginFailure, PluginInfo, load_plugins, one_line
+from ganzoo.plugins import LoadedPlugins, PluginFailure, PluginInfo, failure_from, load_plugins
 from ganzoo.specs import Architecture, Dataset, Loss, Metric, validate_spec
 
 __all__ = ["KINDS", "KIND_TITLES", "Entry", "Registry", "build_registry", "default_registry"]
@@ -46,11 +45,12 @@ class Entry:
 class Registry:
     """Every registered spec, by kind and name, plus the plugins that loaded and those that failed."""
 
-    def __init__(self, plugins: Iterable[PluginInfo] = (), failures: Iterable[PluginFailure] = ()):
+    def __init__(self, plugins: Iterable[PluginInfo] = (), failures: Iterable[PluginFailure] = (),
+                 notes: Iterable[str] = ()):
         self._by_kind: dict[str, dict[str, list[Entry]]] = {kind: {} for kind in KINDS}
         self.plugins: list[PluginInfo] = list(plugins)
         self.failures: list[PluginFailure] = list(failures)
-        self.notes: list[str] = []
+        self.notes: list[str] = list(notes)
 
     def add(self, entry: Entry) -> None:
         providers = self._by_kind[entry.kind].setdefault(entry.name, [])
@@ -124,8 +124,7 @@ class Registry:
 
 def build_registry(loaded: LoadedPlugins) -> Registry:
     """Call every plugin's hooks one plugin at a time, so that one raising hook loses only that plugin's specs."""
-    registry = Registry(failures=loaded.failures)
-    registry.notes = list(loaded.notes)
+    registry = Registry(failures=loaded.failures, notes=loaded.notes)
     ok_plugins = []
     for info in loaded.plugins:
         pending: list[Entry] = []
@@ -144,11 +143,9 @@ def build_registry(loaded: LoadedPlugins) -> Registry:
                         validate_spec(spec)
                         pending.append(Entry(kind, spec, info.package, info.version, info.name))
         except Exception as exc:
-            error = one_line(exc)
-            if isinstance(exc, TypeError) and "positional argument" in str(exc):
-                error += " (spec fields are passed by keyword since plugin API 2: Loss(name=..., description=...))"
-            registry.failures.append(PluginFailure(info.name, info.package, info.version, error,
-                                                   "".join(traceback.format_exception(exc))))
+            positional = isinstance(exc, TypeError) and "positional argument" in str(exc)
+            hint = " (spec fields are passed by keyword since plugin API 2: Loss(name=..., description=...))"
+            registry.failures.append(failure_from(info.name, info.package, info.version, exc, hint if positional else ""))
             continue
         clash = registry.duplicate_within_package(pending)
         if clash:

@@ -276,13 +276,13 @@ class Loss:
         """The critic's loss to call: the plugin's ``discriminator``, or ganzoo's standard form of ``kind``."""
         if self.discriminator is not None:
             return self.discriminator
-        return functools.partial(lazy("ganzoo.ops:discriminator_loss"), self.kind)
+        return functools.partial(_STANDARD_DISCRIMINATOR_LOSS, self.kind)
 
     def generator_loss(self) -> Callable[..., Any]:
         """The generator's loss to call: the plugin's ``generator``, or ganzoo's standard form of ``kind``."""
         if self.generator is not None:
             return self.generator
-        return functools.partial(lazy("ganzoo.ops:generator_loss"), self.kind)
+        return functools.partial(_STANDARD_GENERATOR_LOSS, self.kind)
 
 
 # -------------------------------------------------------------------------------------------------------------- metric
@@ -458,3 +458,8 @@ def resolve_lazy(target: str) -> Callable[..., Any]:
     if not callable(value):
         raise PluginError(f"lazy target {target!r} is a {type(value).__name__}, not a function")
     return value
+
+
+# The standard losses a Loss's ``kind`` stands for; created once, so each training step reuses the resolved function.
+_STANDARD_DISCRIMINATOR_LOSS = lazy("ganzoo.ops:discriminator_loss")
+_STANDARD_GENERATOR_LOSS = lazy("ganzoo.ops:generator_loss")

@@ -269,20 +269,6 @@ at::Tensor gradient_penalty_backward_cuda(const at::Tensor& grad_out, const at::
   return out;
 }
 
-struct LogitGrads {
-  at::Tensor real, fake, grad_real, grad_fake;
-};
-
-LogitGrads prepare_logits(const at::Tensor& real_in, const at::Tensor& fake_in, int64_t kind, double label_smoothing) {
-  check_logits(real_in, fake_in);
-  check_cuda(real_in, "real");
-  check_loss_kind(kind);
-  TORCH_CHECK(label_smoothing == 0.0 || kind == kBce, "ganzoo: label_smoothing applies to the bce loss only");
-  const at::Tensor real = real_in.reshape({-1}).contiguous();
-  const at::Tensor fake = fake_in.reshape({-1}).contiguous();
-  return {real, fake, at::empty_like(real), at::empty_like(fake)};
-}
-
 // The critic loss kernel on prepared logits: `loss` (input dtype) and/or `loss_value` (reduce_t) may be null.
 void launch_critic_loss(LogitGrads& l, int64_t kind, double label_smoothing, void* loss, reduce_t* loss_value,
                         at::Tensor& stats) {
@@ -301,6 +287,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_loss_cuda(cons
                                                                             const at::Tensor& fake_in, int64_t kind,
                                                                             double label_smoothing) {
   const c10::cuda::CUDAGuard guard(real_in.device());
+  check_cuda(real_in, "real");
   LogitGrads l = prepare_logits(real_in, fake_in, kind, label_smoothing);
   at::Tensor loss = at::empty({}, l.real.options());
   at::Tensor stats = at::empty({3}, l.real.options().dtype(accumulate_dtype(l.real)));
@@ -317,6 +304,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_ta
   check_cuda(grad, "grad");
   check_grad_with_logits(grad, real_in);
   const c10::cuda::CUDAGuard guard(grad.device());
+  check_cuda(real_in, "real");
   LogitGrads l = prepare_logits(real_in, fake_in, loss_kind, label_smoothing);
   at::Tensor stats = at::empty({4}, l.real.options().dtype(accumulate_dtype(l.real)));
   at::Tensor values = at::empty({2}, l.real.options().dtype(at::kDouble));  // [critic loss, penalty], unrounded

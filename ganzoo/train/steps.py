@@ -69,14 +69,14 @@ def _critic_step_by_hand(nets: Networks, real: torch.Tensor, fake: torch.Tensor,
     """critic_step for a critic of Linear + LeakyReLU layers (``nets.critic_layers``): the same loss, penalty and
     gradients, from the hand-derived formulas of ``mlp_critic_grads`` instead of a double backward."""
     layers, slope = nets.critic_layers
+    weights, biases = [m.weight for m in layers], [m.bias for m in layers]
     point = penalty_point(penalty, real, fake, noise, world) if penalty is not None else None
     spec = penalty if penalty is not None else Penalty()  # its kind and weight go unused without a point
-    total, stats, weight_grads, bias_grads = mlp_critic_grads(
-        real, fake, point, [m.weight for m in layers], [m.bias for m in layers], slope, loss.kind, spec.kind,
-        spec.weight, spec.center, label_smoothing)
-    distributed.average_gradients(weight_grads + bias_grads, world)  # DDP's averaging, which its hooks do in autograd
-    grads = zip([m.weight for m in layers] + [m.bias for m in layers], weight_grads + bias_grads)
-    optimizer_step(total, nets.opt_d, nets.scaler_d, nets.D, grad_clip, guard, grads=grads)
+    total, stats, weight_grads, bias_grads = mlp_critic_grads(real, fake, point, weights, biases, slope, loss.kind,
+                                                              spec.kind, spec.weight, spec.center, label_smoothing)
+    grads = weight_grads + bias_grads
+    distributed.average_gradients(grads, world)  # DDP's averaging, which its hooks do in autograd
+    optimizer_step(total, nets.opt_d, nets.scaler_d, nets.D, grad_clip, guard, grads=zip(weights + biases, grads))
     logged = {"gp": stats[3]} if point is not None else {}
     return {**logged, "d_loss": total - stats[3], "d_real": stats[0], "d_fake": stats[1]}
 
