@@ -60,7 +60,7 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/ganzoo bench
 	# whole training iterations, ganzoo against a plain eager loop, in alternation (benchmarks/iteration.py)
-	$(BIN)/python -m benchmarks.iteration --variants ganzoo ganzoo_unfused ganzoo_double_backward ganzoo_nchw ganzoo_deconv peer
+	$(BIN)/python -m benchmarks.iteration --variants ganzoo ganzoo_unfused ganzoo_double_backward ganzoo_nchw ganzoo_deconv ganzoo_system_malloc peer peer_tuned_malloc
 	# each fused op, forward + backward, against eager, and the bce loss over batch sizes
 	$(BIN)/python -m benchmarks.ops_sweep
 	$(BIN)/python -m benchmarks.ops_sweep --sweep bce

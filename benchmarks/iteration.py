@@ -4,7 +4,9 @@
     python -m benchmarks.iteration --workload ring --rounds 7 --variants ganzoo ganzoo_unfused peer
 
 Each round runs every variant once, in a rotated order, on the same networks (same initial weights), data and settings
-as ``ganzoo train`` with validation and pictures off. ganzoo's time is its training loop alone (from the progress sink's
+as ``ganzoo train`` with validation and pictures off. Each run is a process of its own (a warm-up run of a few steps,
+then the timed one), so nothing one variant does to its process (malloc's settings, thread pools, oneDNN's caches)
+reaches another. ganzoo's time is its training loop alone (from the progress sink's
 start to its close: no start-up, config or loss-curve writing); the peer's is its loop. The table gives each variant's
 median seconds per step and, per round, the peer's time over the variant's (above 1: faster than the peer): the median
 of those ratios with their min-max spread, which survives the 2-3x swings of a shared machine better than ratios of
@@ -14,7 +16,11 @@ variants timed one after another.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -111,8 +117,44 @@ VARIANTS: dict[str, Callable[[Workload], float]] = {
     "ganzoo_nchw": _without("ganzoo.train.models.channels_last_pays", False),
     # the DCGAN generator's first and one-channel last layer as oneDNN deconvolutions instead of matrix products
     "ganzoo_deconv": _without("ganzoo.nets.ConvGenerator.matrix_layers", False, call=False),
+    # ganzoo with glibc's malloc as it comes (ganzoo.train.allocator not applied)
+    "ganzoo_system_malloc": lambda w: w.run_ganzoo(fused=True),
     "peer": lambda w: w.run_peer(),
+    # the peer with malloc set up as ganzoo sets it, through glibc's environment variables
+    "peer_tuned_malloc": lambda w: w.run_peer(),
 }
+
+
+def _variant_env(variant: str) -> dict[str, str]:
+    from ganzoo.train.allocator import ENV, MMAP_THRESHOLD, TRIM_THRESHOLD
+
+    if variant == "ganzoo_system_malloc":
+        return {ENV: "system"}
+    if variant == "peer_tuned_malloc":
+        return {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)}
+    return {}
+
+
+WARM_UP_STEPS = 3
+
+
+def run_in_own_process(workload: Workload, variant: str) -> float:
+    """One timed run of ``variant`` in a fresh Python process, after a warm-up run there (imports, oneDNN's primitive
+    caches and first-call costs off the clock)."""
+    command = [sys.executable, "-m", "benchmarks.iteration", "--child", variant, "--workload", workload.name,
+               "--steps", str(workload.steps), "--device", workload.device]
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, **_variant_env(variant), "PYTHONPATH": os.pathsep.join(
+        p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)}
+    done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{variant} on {workload.name} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def _child(variant: str, workload: Workload) -> None:
+    VARIANTS[variant](Workload(workload.name, workload.options, WARM_UP_STEPS, workload.device))
+    print(json.dumps({"seconds": VARIANTS[variant](workload)}), flush=True)
 
 
 def measure(workload: Workload, variants: list[str], rounds: int) -> dict[str, list[float]]:
@@ -120,7 +162,7 @@ def measure(workload: Workload, variants: list[str], rounds: int) -> dict[str, l
     for r in range(rounds):
         order = variants[r % len(variants):] + variants[:r % len(variants)]
         for variant in order:
-            times[variant].append(VARIANTS[variant](workload))
+            times[variant].append(run_in_own_process(workload, variant))
     return times
 
 
@@ -145,6 +187,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, help="generator steps a run (default: the workload's)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda: both loops run there")
+    parser.add_argument("--child", choices=sorted(VARIANTS), help=argparse.SUPPRESS)  # one run, in its own process
     args = parser.parse_args(argv)
     import warnings
 
@@ -152,7 +195,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     for name in args.workload:
         spec = WORKLOADS[name]
         workload = Workload(name, spec["options"], args.steps or spec["steps"], args.device)
-        VARIANTS[args.variants[0]](workload)  # warm-up: first-call costs (imports, kernel loading) off the clock
+        if args.child:
+            _child(args.child, workload)
+            continue
         print(table(workload, measure(workload, args.variants, args.rounds)), flush=True)
 
 

@@ -17,11 +17,12 @@ def collect() -> dict[str, Any]:
     from ganzoo import __version__
     from ganzoo.ops.extension import extension_status
     from ganzoo.registry import default_registry
+    from ganzoo.train.allocator import describe_allocator
 
     ext = extension_status()
     registry = default_registry()
     devices = [{"type": "cpu", "name": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-                 "vector_isa": torch.backends.cpu.get_cpu_capability()}]
+                 "vector_isa": torch.backends.cpu.get_cpu_capability(), "malloc": describe_allocator()}]
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             props = torch.cuda.get_device_properties(i)
@@ -65,6 +66,7 @@ def render(report: dict[str, Any]) -> str:
     for d in report["devices"]:
         if d["type"] == "cpu":
             lines.append(f"  cpu      {d['name']}, {d['threads']} threads, {d['vector_isa']}")
+            lines.append(f"           malloc: {d['malloc']}")
         else:
             lines.append(f"  cuda:{d['index']}   {d['name']}, {d['memory_gib']} GiB, sm_{d['capability'].replace('.', '')}")
     lines.append(f"extension  {ext_line}")

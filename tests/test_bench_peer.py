@@ -97,3 +97,12 @@ def test_each_switched_off_choice_is_really_off(variant: str, monkeypatch: pytes
     else:
         assert seen["matrix"] is False
     assert ConvGenerator.matrix_layers is True  # restored after the run
+
+
+def test_a_variant_runs_in_a_process_of_its_own() -> None:
+    """The iteration table times each run in a fresh process (a variant's malloc settings must not reach another)."""
+    from benchmarks import iteration
+
+    workload = iteration.Workload("ring", iteration.WORKLOADS["ring"]["options"], 1)
+    assert iteration._variant_env("ganzoo_system_malloc") == {"GANZOO_ALLOCATOR": "system"}
+    assert 0 < iteration.run_in_own_process(workload, "ganzoo_system_malloc") < 60

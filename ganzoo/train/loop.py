@@ -25,6 +25,7 @@ from ganzoo.errors import ConfigError, GanzooWarning
 from ganzoo.ops import default_impl
 from ganzoo.specs import Schedule
 from ganzoo.train import distributed
+from ganzoo.train.allocator import tune_allocator
 from ganzoo.train.batches import TrainingData
 from ganzoo.train.cadence import Cadence
 from ganzoo.train.checkpoint import restore_training, save_training
@@ -86,6 +87,8 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
     if penalty is not None and cfg.penalty_weight is not None:
         penalty = dataclasses.replace(penalty, weight=cfg.penalty_weight)
     device = pick_device(cfg.device)
+    if device.type == "cpu":
+        tune_allocator()  # the step's activation buffers stay mapped between steps (ganzoo.train.allocator)
     world = distributed.setup(device.type)  # several processes (torchrun): each rank takes its slice of every batch
     if world.active and device.type == "cuda":
         device = torch.device("cuda", world.local_rank)
