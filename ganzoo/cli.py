@@ -43,13 +43,15 @@ def cli(debug: bool) -> None:
     ganzoo train --arch wgan_gp      train on the embedded default data
     ganzoo doctor                    torch, devices, the compiled extension, plugins
     ganzoo new-plugin NAME           write a plugin package to start from (docs/plugins.md)
+    ganzoo check-plugin DIST         check an installed plugin package before publishing it
     """
 
 
 # --------------------------------------------------------------------------------------------------------------- list
 @cli.command("list")
 @click.option("--kind", type=click.Choice(["arch", "loss", "dataset", "metric"]), help="Show one kind only.")
-@click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON array.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the rows as a JSON array; plugins that failed to load are rows of kind 'failure'.")
 def list_command(kind: Optional[str], as_json: bool) -> None:
     """Every installed architecture, loss, dataset and metric, with the package that provides it."""
     from ganzoo.registry import default_registry
@@ -60,6 +62,10 @@ def list_command(kind: Optional[str], as_json: bool) -> None:
         for e in registry.entries(kind)
     ]
     if as_json:
+        # a failed plugin is a row too, whatever --kind says (what it would have registered is unknown), so a script
+        # reading the rows sees it; the ordinary rows keep their shape
+        rows += [{"kind": "failure", "name": f.where, "package": f.package, "version": f.version, "description": f.error}
+                 for f in registry.failures]
         click.echo(json.dumps(rows, indent=2))
     else:
         click.echo(_table(rows, ["kind", "name", "package", "version", "description"]))
@@ -407,18 +413,39 @@ def bench_command(quick: bool, as_json: bool, select: Optional[str], device: str
 @click.argument("name")
 @click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
               help="Folder to create the package folder ganzoo-NAME in.")
-def new_plugin_command(name: str, directory: str) -> None:
-    """Write a ready plugin package (pyproject with the entry point, one registered architecture, tests)."""
+@click.option("--kind", type=click.Choice(["arch", "loss", "dataset", "metric"]), default="arch", show_default=True,
+              help="What the package registers under NAME.")
+def new_plugin_command(name: str, directory: str, kind: str) -> None:
+    """Write a ready plugin package (pyproject with the entry point, one registered architecture, loss, dataset or
+    metric, tests) that passes its own tests and check-plugin as written."""
     from ganzoo.scaffold import new_plugin
 
-    target = new_plugin(name, directory)
+    target = new_plugin(name, directory, kind)
     # "./" matters: pip reads a bare "ganzoo-NAME" as a package to download
     where = str(target) if target.is_absolute() else f"./{target}"
     click.echo(f"wrote {where}")
     click.echo("next:")
     click.echo(f"  pip install {where}    (add --no-build-isolation where there is no package index)")
-    click.echo(f"  ganzoo list --kind arch    ({name} appears, provided by {target.name})")
+    click.echo(f"  ganzoo list --kind {kind}    ({name} appears, provided by {target.name})")
+    click.echo(f"  ganzoo check-plugin {target.name}")
     click.echo(f"  pytest {where}/tests")
+
+
+# ------------------------------------------------------------------------------------------------------- check-plugin
+@cli.command("check-plugin")
+@click.argument("dist")
+@click.option("--device", default="cpu", show_default=True, help="Where the training steps run.")
+@click.option("--data-dir", type=click.Path(), help="Files for datasets that need them (others are skipped).")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as a JSON array.")
+def check_plugin_command(dist: str, device: str, data_dir: Optional[str], as_json: bool) -> None:
+    """Check an installed plugin distribution before publishing it: imports, hooks, lazy targets, one training step
+    per architecture and loss, its datasets and metrics. Exits 1 when a check fails."""
+    from ganzoo.check_plugin import check_plugin, render, to_json
+
+    checks = check_plugin(dist, device=device, data_dir=data_dir)
+    click.echo(json.dumps(to_json(checks), indent=2) if as_json else render(checks, dist))
+    if any(c.verdict == "FAIL" for c in checks):
+        sys.exit(EXIT_ERROR)
 
 
 # ------------------------------------------------------------------------------------------------------------- doctor

@@ -128,13 +128,16 @@ def _entry_points() -> list[metadata.EntryPoint]:
     return sorted(unique, key=lambda ep: (ep.dist.name if ep.dist else "", ep.name))
 
 
-def load_plugins(extra: Iterable[tuple[Any, str, str]] = (), *, entry_points: bool = True) -> LoadedPlugins:
+def load_plugins(extra: Iterable[tuple[Any, str, str]] = (), *, entry_points: bool = True,
+                 only: Optional[Iterable[str]] = None) -> LoadedPlugins:
     """Create the plugin manager and register every plugin that loads.
 
     Args:
         extra: in-memory plugins as ``(object, package, version)``, registered after the entry points (used by tests and
             by code that embeds ganzoo).
         entry_points: whether to load the ``ganzoo`` entry-point group.
+        only: third-party distributions to load (ganzoo's built-ins always load); None: those ``GANZOO_LOAD_PLUGINS``
+            names, else all.
 
     Returns:
         The manager, the plugins it holds, and the failures.
@@ -144,7 +147,7 @@ def load_plugins(extra: Iterable[tuple[Any, str, str]] = (), *, entry_points: bo
     plugins: list[PluginInfo] = []
     failures: list[PluginFailure] = []
     notes: list[str] = []
-    allowed = _allowed_packages()
+    allowed = _allowed_packages() if only is None else {_normalise(p) for p in only}
 
     candidates: list[tuple[str, str, str, Any]] = []  # (name, package, version, loader)
     if entry_points:

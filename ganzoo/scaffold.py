@@ -1,7 +1,10 @@
-"""``ganzoo new-plugin NAME``: write a ready plugin package that installs with pip and passes its own test as generated.
+"""``ganzoo new-plugin NAME [--kind KIND]``: write a ready plugin package that installs with pip, passes its own tests
+and ``ganzoo check-plugin`` as generated.
 
-The package registers one architecture (small MLPs for points and flattened images) named NAME; an author replaces the
-networks and keeps the rest: the entry point, the API-version declaration, the lazy import and the tests.
+The package registers one thing named NAME, of the kind asked for: an architecture (small MLPs for points and flattened
+images, the default), a loss (the non-saturating logistic loss written out), a dataset (two moons, generated in code)
+or a metric (an unbiased MMD). An author replaces the maths and keeps the rest: the entry point, the API-version
+declaration, the lazy import and the tests.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
@@ -16,7 +20,7 @@ from ganzoo.errors import ConfigError
 from ganzoo.hookspecs import API_VERSION
 from ganzoo.specs import NAME_PATTERN
 
-__all__ = ["new_plugin", "package_names"]
+__all__ = ["KINDS", "new_plugin", "package_names"]
 
 
 def package_names(name: str) -> tuple[str, str]:
@@ -34,7 +38,7 @@ build-backend = "setuptools.build_meta"
 [project]
 name = "$dist"
 version = "0.1.0"
-description = "The $name architecture for ganzoo"
+description = "The $name $title for ganzoo"
 readme = "README.md"
 requires-python = ">=3.10"
 dependencies = ["ganzoo>=$ganzoo_version", "torch"]
@@ -53,24 +57,25 @@ packages = ["$module"]
 _README = """\
 # $dist
 
-A [ganzoo](https://pypi.org/project/ganzoo/) plugin that adds the architecture `$name`.
+A [ganzoo](https://pypi.org/project/ganzoo/) plugin that adds the $title `$name`.
 
 ```bash
 pip install ./$dist            # add --no-build-isolation where there is no package index
-ganzoo list --kind arch        # $name   $dist   0.1.0   ...
-ganzoo train --arch $name --dataset ring --steps 2000
+ganzoo list --kind $kind    # $name   $dist   0.1.0   ...
+ganzoo check-plugin $dist      # imports, hooks, lazy targets, and a real use of the $title
+$usage
 pytest $dist/tests             # the plugin's own tests
 ```
 
-Edit `$module/nets.py` for the networks and `$module/plugin.py` for the name, defaults and capabilities.
+Edit `$module/$impl.py` for the $what and `$module/plugin.py` for the name and the spec's fields.
 The plugin author's guide (docs/plugins.md in ganzoo's repository) explains every field.
 """
 
 _INIT = '''\
-"""$dist: the $name architecture for ganzoo."""
+"""$dist: the $name $title for ganzoo."""
 '''
 
-_PLUGIN = '''\
+_ARCH_PLUGIN = '''\
 """What ganzoo sees: the hook implementations. Keep torch out of this module (``ganzoo list`` imports it)."""
 
 from __future__ import annotations
@@ -98,7 +103,7 @@ def register_architectures(register):
     register(ARCHITECTURE)
 '''
 
-_NETS = '''\
+_ARCH_IMPL = '''\
 """The networks of $name: replace them with your own; ``build`` is all ganzoo calls."""
 
 from __future__ import annotations
@@ -162,7 +167,7 @@ def build(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> GanMod
     return GanModels(generator=generator, discriminator=discriminator, latent_dim=hp["latent_dim"])
 '''
 
-_TEST = '''\
+_ARCH_TEST = '''\
 """Tests of $dist: in-memory registration (no install needed), the networks, and a real run once installed."""
 
 from __future__ import annotations
@@ -175,6 +180,7 @@ import pytest
 import torch
 
 import ganzoo
+from ganzoo.check_plugin import lazy_problems
 from ganzoo.plugins import load_plugins
 from ganzoo.registry import build_registry
 from $module import plugin
@@ -184,6 +190,7 @@ from $module.nets import build
 def test_registers_its_architecture():
     registry = build_registry(load_plugins([(plugin, "$dist", "test")], entry_points=False))
     assert not registry.failures, registry.failures
+    assert not lazy_problems(registry.entries())  # every ganzoo.lazy target imports
     assert registry.get("arch", "$name").name == "$name"
 
 
@@ -215,18 +222,388 @@ def test_installed_plugin_is_listed_and_trains(tmp_path):
     assert (tmp_path / "run" / "checkpoints" / "last.safetensors").exists()
 '''
 
-_FILES = {
-    "pyproject.toml": _PYPROJECT,
-    "README.md": _README,
-    "$module/__init__.py": _INIT,
-    "$module/plugin.py": _PLUGIN,
-    "$module/nets.py": _NETS,
-    "tests/test_$name.py": _TEST,
+_PLUGIN_HEAD = """\
+\"\"\"What ganzoo sees: the hook implementations. Keep torch out of this module (``ganzoo list`` imports it).\"\"\"
+
+from __future__ import annotations
+
+import ganzoo
+
+# The plugin API this package was written for; ganzoo reports a mismatch instead of loading the plugin.
+GANZOO_API_VERSION = $api_version
+"""
+
+_LOSS_PLUGIN = _PLUGIN_HEAD + """
+LOSS = ganzoo.Loss(
+    name="$name",
+    description="$name: the non-saturating logistic loss, written out (generated by ganzoo new-plugin)",
+    discriminator=ganzoo.lazy("$module.losses:discriminator_loss"),
+    generator=ganzoo.lazy("$module.losses:generator_loss"),
+    # The loss has real targets, so --label-smoothing means something for it.
+    label_smoothing=True,
+)
+
+
+@ganzoo.hookimpl
+def register_losses(register):
+    register(LOSS)
+"""
+
+_LOSS_IMPL = """\
+\"\"\"The loss of $name: replace the formulas with your own. Both functions take raw logits (one per sample).\"\"\"
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+__all__ = ["discriminator_loss", "generator_loss"]
+
+
+def discriminator_loss(real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    \"\"\"``-log sigmoid(D(x))`` on real (target ``1 - label_smoothing``) plus ``-log(1 - sigmoid(D(G(z))))`` on fake.\"\"\"
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing={label_smoothing} must be in [0, 1)")
+    real, fake = real.float(), fake.float()
+    target = 1.0 - label_smoothing
+    return target * F.softplus(-real).mean() + (1.0 - target) * F.softplus(real).mean() + F.softplus(fake).mean()
+
+
+def generator_loss(fake: torch.Tensor) -> torch.Tensor:
+    \"\"\"``-log sigmoid(D(G(z)))``: the generator pushes its samples' logits up (non-saturating).\"\"\"
+    return F.softplus(-fake.float()).mean()
+"""
+
+_LOSS_TEST = """\
+\"\"\"Tests of $dist: in-memory registration (no install needed), the formulas on known logits, and a real run once
+installed.\"\"\"
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from ganzoo.check_plugin import lazy_problems
+from ganzoo.plugins import load_plugins
+from ganzoo.registry import build_registry
+from $module import plugin
+from $module.losses import discriminator_loss, generator_loss
+
+
+def test_registers_its_loss():
+    registry = build_registry(load_plugins([(plugin, "$dist", "test")], entry_points=False))
+    assert not registry.failures, registry.failures
+    assert not lazy_problems(registry.entries())  # every ganzoo.lazy target imports
+    assert registry.get("loss", "$name").name == "$name"
+
+
+def test_formulas_on_known_logits():
+    real, fake = torch.tensor([0.0, 2.0]), torch.tensor([0.0, -1.0])
+    softplus = lambda v: math.log1p(math.exp(v))  # noqa: E731
+    expected_d = (softplus(0.0) + softplus(-2.0)) / 2 + (softplus(0.0) + softplus(-1.0)) / 2
+    assert float(discriminator_loss(real, fake)) == pytest.approx(expected_d, rel=1e-6)
+    assert float(generator_loss(fake)) == pytest.approx((softplus(0.0) + softplus(1.0)) / 2, rel=1e-6)
+
+
+def test_gradients_push_the_right_way():
+    real, fake = torch.zeros(4, requires_grad=True), torch.zeros(4, requires_grad=True)
+    discriminator_loss(real, fake).backward()
+    assert (real.grad < 0).all() and (fake.grad > 0).all()  # D raises real logits and lowers fake ones
+    fake_g = torch.zeros(4, requires_grad=True)
+    generator_loss(fake_g).backward()
+    assert (fake_g.grad < 0).all()  # G raises its samples' logits
+
+
+def _ganzoo(*args):
+    return subprocess.run([sys.executable, "-m", "ganzoo", *args], capture_output=True, text=True)
+
+
+def test_installed_plugin_is_listed_and_trains(tmp_path):
+    listed = _ganzoo("list", "--json", "--kind", "loss")
+    assert listed.returncode == 0, listed.stderr
+    rows = [row for row in json.loads(listed.stdout) if row["name"] == "$name"]
+    if not rows:
+        pytest.skip("$dist is not installed: pip install it to run this test")
+    assert rows[0]["package"] == "$dist"
+    run = _ganzoo("train", "--arch", "vanilla", "--loss", "$name", "--steps", "5", "--out", str(tmp_path / "run"),
+                  "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "run" / "checkpoints" / "last.safetensors").exists()
+"""
+
+_DATASET_PLUGIN = _PLUGIN_HEAD + """
+DATASET = ganzoo.Dataset(
+    name="$name",
+    description="$name: two interleaved half circles (labels: the moon), generated from the seed; --set data.n=N",
+    kind="points",
+    load=ganzoo.lazy("$module.data:load"),
+    has_labels=True,
+    # the metric validation uses unless the user names one (ganzoo list --kind metric)
+    metric="swd",
+)
+
+
+@ganzoo.hookimpl
+def register_datasets(register):
+    register(DATASET)
+"""
+
+_DATASET_IMPL = """\
+\"\"\"The data of $name: replace ``load`` with your own. It must give both splits, train and val, without sharing samples.\"\"\"
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ganzoo import DataInfo, DataRequest, LoadedData
+from ganzoo.errors import DataError
+
+__all__ = ["load", "SIZES", "NOISE"]
+
+SIZES = {"train": 20_000, "val": 2_000}
+NOISE = 0.05
+
+
+def load(request: DataRequest) -> LoadedData:
+    \"\"\"Moon 0: (cos t, sin t); moon 1: (1 - cos t, 0.5 - sin t), t uniform in [0, pi], plus Gaussian noise, centred.
+
+    Train and val come from different random streams of the same seed, so they share no points.
+    \"\"\"
+    if request.data_dir is not None:
+        raise DataError("$name is generated in code and reads no files: drop --data-dir")
+    n = request.options.get("n", SIZES.get(request.split, SIZES["train"]))
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise DataError(f"$name: n={n!r} must be a positive integer, e.g. --set data.n=10000")
+    gen = torch.Generator().manual_seed(2 * request.seed + (request.split == "val"))
+    labels = torch.randint(2, (n,), generator=gen)
+    t = math.pi * torch.rand(n, generator=gen)
+    x = torch.stack([torch.cos(t), torch.sin(t)], dim=1)
+    x = torch.where(labels[:, None] == 1, torch.stack([1 - x[:, 0], 0.5 - x[:, 1]], dim=1), x)
+    x = x - torch.tensor([0.5, 0.25]) + NOISE * torch.randn(n, 2, generator=gen)
+    # value_range: the window of the scatter plots; the data's extent plus its noise
+    info = DataInfo(kind="points", shape=(2,), num_classes=2, value_range=(-1.75, 1.75), class_names=("upper", "lower"))
+    return LoadedData(x=x, y=labels, info=info)
+"""
+
+_DATASET_TEST = """\
+\"\"\"Tests of $dist: in-memory registration (no install needed), the data it loads, and a real run once installed.\"\"\"
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from ganzoo import DataRequest
+from ganzoo.errors import DataError
+from ganzoo.check_plugin import lazy_problems
+from ganzoo.plugins import load_plugins
+from ganzoo.registry import build_registry
+from $module import plugin
+from $module.data import load
+
+
+def test_registers_its_dataset():
+    registry = build_registry(load_plugins([(plugin, "$dist", "test")], entry_points=False))
+    assert not registry.failures, registry.failures
+    assert not lazy_problems(registry.entries())  # every ganzoo.lazy target imports
+    assert registry.get("dataset", "$name").name == "$name"
+
+
+def test_both_splits_load_in_range_with_labels_and_share_no_points():
+    train, val = load(DataRequest(split="train")), load(DataRequest(split="val"))
+    for data in (train, val):
+        low, high = data.info.value_range
+        assert data.x.shape == (len(data.x), 2) and data.x.dtype == torch.float32
+        assert low <= float(data.x.min()) and float(data.x.max()) <= high
+        assert set(data.y.tolist()) == {0, 1}
+    assert len(train.x) == 20_000 and len(val.x) == 2_000
+    assert not set(map(tuple, val.x.tolist())) & set(map(tuple, train.x.tolist()))
+
+
+def test_the_seed_decides_the_data():
+    assert torch.equal(load(DataRequest(seed=3)).x, load(DataRequest(seed=3)).x)
+    assert not torch.equal(load(DataRequest(seed=3)).x, load(DataRequest(seed=4)).x)
+
+
+def test_bad_options_are_one_clear_error():
+    with pytest.raises(DataError, match="n=0 must be a positive integer"):
+        load(DataRequest(options={"n": 0}))
+
+
+def _ganzoo(*args):
+    return subprocess.run([sys.executable, "-m", "ganzoo", *args], capture_output=True, text=True)
+
+
+def test_installed_plugin_is_listed_and_trains(tmp_path):
+    listed = _ganzoo("list", "--json", "--kind", "dataset")
+    assert listed.returncode == 0, listed.stderr
+    rows = [row for row in json.loads(listed.stdout) if row["name"] == "$name"]
+    if not rows:
+        pytest.skip("$dist is not installed: pip install it to run this test")
+    assert rows[0]["package"] == "$dist"
+    run = _ganzoo("train", "--arch", "wgan_gp", "--dataset", "$name", "--steps", "5", "--val-every", "5",
+                  "--val-samples", "200", "--out", str(tmp_path / "run"), "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "run" / "checkpoints" / "last.safetensors").exists()
+"""
+
+_METRIC_PLUGIN = _PLUGIN_HEAD + """
+METRIC = ganzoo.Metric(
+    name="$name",
+    description="$name: unbiased MMD^2 with a Gaussian kernel (bandwidth: the median distance), any data",
+    compute=ganzoo.lazy("$module.metrics:compute"),
+    primary="mmd2",
+    higher_is_better=False,
+)
+
+
+@ganzoo.hookimpl
+def register_metrics(register):
+    register(METRIC)
+"""
+
+_METRIC_IMPL = """\
+\"\"\"The metric of $name: replace ``compute`` with your own. It returns a mapping of names to numbers that holds the
+spec's ``primary`` key (early stopping and the best checkpoint follow it).\"\"\"
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import torch
+
+from ganzoo import MetricInput
+
+__all__ = ["compute", "mmd2", "MAX_SAMPLES"]
+
+MAX_SAMPLES = 2_000  # the kernel matrices are O(n^2)
+
+
+def mmd2(x: torch.Tensor, y: torch.Tensor) -> float:
+    \"\"\"Unbiased MMD^2 (Gretton et al. 2012) between samples ``x`` (n, ...) and ``y`` (m, ...), n, m >= 2, in float64,
+    with a Gaussian kernel whose bandwidth is the median pairwise distance of the pooled samples.\"\"\"
+    if len(x) < 2 or len(y) < 2:
+        raise ValueError(f"MMD needs at least 2 samples per set, got {len(x)} and {len(y)}")
+    x = x.detach().reshape(len(x), -1).double().cpu()
+    y = y.detach().reshape(len(y), -1).double().cpu()
+    pooled = torch.cat([x, y])
+    distances = torch.cdist(pooled, pooled)
+    bandwidth = distances[distances > 0].median().clamp_min(1e-12)
+    kernel = torch.exp(-(distances / bandwidth) ** 2 / 2)
+    n, m = len(x), len(y)
+    kxx, kyy, kxy = kernel[:n, :n], kernel[n:, n:], kernel[:n, n:]
+    within_x = (kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
+    within_y = (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
+    return float(within_x + within_y - 2 * kxy.mean())
+
+
+def compute(inp: MetricInput) -> Mapping[str, float]:
+    gen = torch.Generator().manual_seed(inp.seed)
+
+    def subsample(t: torch.Tensor) -> torch.Tensor:
+        return t if len(t) <= MAX_SAMPLES else t[torch.randperm(len(t), generator=gen)[:MAX_SAMPLES]]
+
+    return {"mmd2": mmd2(subsample(inp.fake), subsample(inp.real))}
+"""
+
+_METRIC_TEST = """\
+\"\"\"Tests of $dist: in-memory registration (no install needed), the metric on known cases, and a real run once
+installed.\"\"\"
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo.check_plugin import lazy_problems
+from ganzoo.plugins import load_plugins
+from ganzoo.registry import build_registry
+from $module import plugin
+from $module.metrics import compute, mmd2
+
+
+def test_registers_its_metric():
+    registry = build_registry(load_plugins([(plugin, "$dist", "test")], entry_points=False))
+    assert not registry.failures, registry.failures
+    assert not lazy_problems(registry.entries())  # every ganzoo.lazy target imports
+    assert registry.get("metric", "$name").name == "$name"
+
+
+def test_two_samples_of_one_law_score_about_zero_and_a_shift_scores_more():
+    gen = torch.Generator().manual_seed(0)
+    a, b = torch.randn(800, 2, generator=gen), torch.randn(800, 2, generator=gen)
+    same = mmd2(a, b)
+    assert abs(same) < 0.01
+    assert mmd2(a, b + 1.0) > 0.1 > same
+
+
+def test_compute_returns_the_primary_key_for_images_too():
+    info = ganzoo.DataInfo(kind="images", shape=(1, 8, 8))
+    scores = compute(ganzoo.MetricInput(fake=torch.rand(50, 1, 8, 8), real=torch.rand(50, 1, 8, 8), info=info))
+    assert set(scores) == {plugin.METRIC.primary}
+
+
+def _ganzoo(*args):
+    return subprocess.run([sys.executable, "-m", "ganzoo", *args], capture_output=True, text=True)
+
+
+def test_installed_plugin_is_listed_and_validates_a_run(tmp_path):
+    listed = _ganzoo("list", "--json", "--kind", "metric")
+    assert listed.returncode == 0, listed.stderr
+    rows = [row for row in json.loads(listed.stdout) if row["name"] == "$name"]
+    if not rows:
+        pytest.skip("$dist is not installed: pip install it to run this test")
+    assert rows[0]["package"] == "$dist"
+    run = _ganzoo("train", "--steps", "5", "--val-metric", "$name", "--val-every", "5", "--val-samples", "300",
+                  "--out", str(tmp_path / "run"), "--quiet")
+    assert run.returncode == 0, run.stderr
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert any("mmd2" in record.get("val", {}).get("$name", {}) for record in records)
+"""
+
+
+@dataclass(frozen=True)
+class _Kind:
+    title: str  # "architecture"
+    impl: str  # the module an author edits
+    what: str  # what that module holds
+    usage: str  # the README's line that uses the plugin
+    plugin: str
+    impl_source: str
+    test: str
+
+
+KINDS: dict[str, _Kind] = {
+    "arch": _Kind("architecture", "nets", "networks", "ganzoo train --arch $name --dataset ring --steps 2000",
+                  _ARCH_PLUGIN, _ARCH_IMPL, _ARCH_TEST),
+    "loss": _Kind("loss", "losses", "formulas", "ganzoo train --arch vanilla --loss $name --steps 2000",
+                  _LOSS_PLUGIN, _LOSS_IMPL, _LOSS_TEST),
+    "dataset": _Kind("dataset", "data", "data", "ganzoo train --arch wgan_gp --dataset $name --steps 2000",
+                     _DATASET_PLUGIN, _DATASET_IMPL, _DATASET_TEST),
+    "metric": _Kind("metric", "metrics", "metric", "ganzoo train --val-metric $name --steps 2000",
+                    _METRIC_PLUGIN, _METRIC_IMPL, _METRIC_TEST),
 }
 
 
-def new_plugin(name: str, directory: str | os.PathLike = ".") -> Path:
-    """Write the package for plugin ``name`` into ``directory/ganzoo-NAME`` and return that folder.
+def new_plugin(name: str, directory: str | os.PathLike = ".", kind: str = "arch") -> Path:
+    """Write the package for plugin ``name`` registering one ``kind`` (``KINDS``) into ``directory/ganzoo-NAME`` and
+    return that folder.
 
     The package appears whole or not at all: it is written to a temporary folder beside the target and renamed.
 
@@ -234,6 +611,9 @@ def new_plugin(name: str, directory: str | os.PathLike = ".") -> Path:
         ConfigError: a bad name, a missing parent folder, or a target that already exists (never overwritten).
     """
     dist, module = package_names(name)
+    if kind not in KINDS:
+        raise ConfigError(f"--kind {kind!r} is not a plugin kind: use one of {', '.join(KINDS)}")
+    spec = KINDS[kind]
     parent = Path(directory)
     if not parent.is_dir():
         raise ConfigError(f"--dir {str(parent)!r} is not a folder: create it first or pick another")
@@ -242,11 +622,16 @@ def new_plugin(name: str, directory: str | os.PathLike = ".") -> Path:
         raise ConfigError(f"{target} already exists: pick another --dir or name, or remove it (it is never overwritten)")
     from ganzoo import __version__
 
-    values = {"name": name, "dist": dist, "module": module, "api_version": API_VERSION,
+    values = {"name": name, "dist": dist, "module": module, "api_version": API_VERSION, "kind": kind,
+              "title": spec.title, "impl": spec.impl, "what": spec.what,
               "ganzoo_version": ".".join(__version__.split(".")[:2]) if __version__[0].isdigit() else "0.1"}
+    values["usage"] = Template(spec.usage).substitute(values)
+    files = {"pyproject.toml": _PYPROJECT, "README.md": _README, "$module/__init__.py": _INIT,
+             "$module/plugin.py": spec.plugin, f"$module/{spec.impl}.py": spec.impl_source,
+             "tests/test_$name.py": spec.test}
     staging = Path(tempfile.mkdtemp(prefix=f".{dist}-", dir=parent))
     try:
-        for relative, text in _FILES.items():
+        for relative, text in files.items():
             path = staging / Template(relative).substitute(values)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(Template(text).substitute(values))

@@ -55,13 +55,23 @@ def check_models(models: Any, arch: str, info: DataInfo, device: torch.device, n
     z = torch.zeros(2, models.latent_dim, device=device)
     y = torch.zeros(2, dtype=torch.long, device=device) if num_classes else None
     with torch.no_grad(), eval_mode(models.generator), eval_mode(models.discriminator):
-        sample = models.generator(z, y)
-        logits = models.discriminator(sample, y)
-    if tuple(sample.shape[1:]) != shape:
-        raise PluginError(f"architecture {arch!r}: generator makes {tuple(sample.shape[1:])}, expected {shape}")
+        sample = _contract_call(arch, "generator", models.generator, z, y, f"latent batch of shape {tuple(z.shape)}")
+        if tuple(sample.shape[1:]) != shape:
+            raise PluginError(f"architecture {arch!r}: generator makes {tuple(sample.shape[1:])}, expected {shape}")
+        logits = _contract_call(arch, "discriminator", models.discriminator, sample, y,
+                                f"batch of 2 samples of shape {shape}")
     if tuple(logits.shape) != (2,):
         raise PluginError(f"architecture {arch!r}: discriminator must return one logit per sample, got {tuple(logits.shape)}")
     return models
+
+
+def _contract_call(arch: str, role: str, network: Any, x: torch.Tensor, y: Optional[torch.Tensor],
+                   given: str) -> torch.Tensor:
+    try:
+        return network(x, y)
+    except Exception as exc:  # the plugin's network: say which one failed on what, not torch's words alone
+        text = " ".join(str(exc).split())
+        raise PluginError(f"architecture {arch!r}: the {role} failed on a {given}: {type(exc).__name__}: {text}") from exc
 
 
 def build_models(arch: Architecture, cfg: TrainConfig, info: DataInfo, device: torch.device, num_classes: int,

@@ -73,6 +73,12 @@ def test_installed_plugin_is_discovered_with_its_package(plugin_site: Path) -> N
     assert row == {"kind": "dataset", "name": "throwaway_points", "package": GOOD, "version": "0.4.2",
                    "description": "three fixed points"}
     assert any(r["name"] == "ring" and r["package"] == "ganzoo" for r in rows)
+    # the broken plugin is a row of its own, for scripts that read the JSON
+    (failure,) = [r for r in rows if r["kind"] == "failure"]
+    assert failure == {"kind": "failure", "name": "ganzoo_broken = ganzoo_broken.plugin", "package": BROKEN,
+                       "version": "0.4.2", "description": "ImportError: needs the module 'nonexistent_dependency'"}
+    only_arch = json.loads(run_subprocess(["list", "--json", "--kind", "arch"], env={"PYTHONPATH": str(plugin_site)}).stdout)
+    assert {r["kind"] for r in only_arch} == {"arch", "failure"}
 
 
 def test_broken_plugin_is_listed_under_the_table_and_exit_is_zero(plugin_site: Path) -> None:

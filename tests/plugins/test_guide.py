@@ -31,12 +31,48 @@ def test_every_hook_has_a_section_titled_by_its_full_signature(guide: str, hook:
     assert f"### `{hook_signature(hook)}`" in guide.splitlines()
 
 
+def field_columns(spec: type) -> dict[str, tuple[str, str]]:
+    """Each field's type and default as the guide's tables write them: ``(`type`, `default` or **required**)``."""
+    columns = {}
+    for f in dataclasses.fields(spec):
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            default = "**required**"
+        else:
+            default = f"`{f.default_factory() if f.default is dataclasses.MISSING else f.default!r}`"
+        columns[f.name] = (f"`{str(f.type).replace(chr(39), '')}`", default)
+    return columns
+
+
+def spec_tables(guide: str) -> dict[str, list[list[str]]]:
+    """The table that follows each spec's bold name (outside a table row), as rows of cells, by spec name."""
+    tables: dict[str, list[list[str]]] = {}
+    current = None
+    for line in guide.splitlines():
+        if line.startswith("|"):
+            if current is not None:
+                separator = re.fullmatch(r"\|[-|]+\|", line.strip())
+                cells = line.strip().strip("|").split("|" if separator else " | ")
+                tables.setdefault(current, []).append([cell.strip() for cell in cells])
+            continue
+        if current is not None and current in tables:
+            current = None  # the table ended
+        named = re.findall(r"\*\*`(\w+)`\*\*", line)
+        if named and named[-1] not in tables:
+            current = named[-1]
+    return tables
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.__name__)
-def test_every_spec_field_is_explained_in_a_table_row(guide: str, spec: type) -> None:
-    rows = set(re.findall(r"^\| `(\w+)` \|", guide, flags=re.MULTILINE))
-    missing = [f.name for f in dataclasses.fields(spec) if f.name not in rows]
-    assert not missing, f"{spec.__name__} fields not in docs/plugins.md: {missing}"
-    assert f"**`{spec.__name__}`**" in guide
+def test_every_spec_field_has_a_table_row_with_its_type_and_default(guide: str, spec: type) -> None:
+    table = spec_tables(guide).get(spec.__name__)
+    assert table, f"no table follows **`{spec.__name__}`** in docs/plugins.md"
+    assert table[0] == ["field", "type", "default", "meaning"] and table[1] == ["---"] * 4
+    rows = {row[0].strip("`"): row for row in table[2:]}
+    expected = field_columns(spec)
+    assert sorted(rows) == sorted(expected), f"{spec.__name__}: the table's fields differ from the code's"
+    for name, (type_, default) in expected.items():
+        assert rows[name][1:3] == [type_, default], f"{spec.__name__}.{name}: the guide says {rows[name][1:3]}"
+        assert rows[name][3], f"{spec.__name__}.{name} is not explained"
 
 
 def _code_block_after(guide: str, marker: str) -> str:

@@ -15,24 +15,50 @@ from ganzoo.scaffold import new_plugin, package_names
 from tests.conftest import run_subprocess
 
 
-def test_generated_package_installs_passes_its_tests_and_is_listed(tmp_path: Path) -> None:
-    proc = run_subprocess(["new-plugin", "my_gan", "--dir", str(tmp_path)])
-    assert proc.returncode == 0, proc.stderr
-    package = tmp_path / "ganzoo-my-gan"
-    assert f"pip install {package}" in proc.stdout
-    site = tmp_path / "site"
+# how many tests each generated package has: all of them must pass, none skipped (the installed-run test found it)
+TESTS_PER_KIND = {"arch": 6, "loss": 4, "dataset": 5, "metric": 4}
+
+
+@pytest.fixture(scope="module")
+def generated_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One package of each kind, written by `ganzoo new-plugin`, installed into one folder put on PYTHONPATH."""
+    root, site = tmp_path_factory.mktemp("generated"), tmp_path_factory.mktemp("generated-site")
+    for kind in TESTS_PER_KIND:
+        proc = run_subprocess(["new-plugin", f"my_{kind}", "--kind", kind, "--dir", str(root)])
+        assert proc.returncode == 0, proc.stderr
+        assert f"pip install {root / f'ganzoo-my-{kind}'}" in proc.stdout
+        assert f"ganzoo check-plugin ganzoo-my-{kind}" in proc.stdout
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--target",
-                    str(site), str(package)], check=True, capture_output=True, text=True)
+                    str(site), *(str(root / f"ganzoo-my-{kind}") for kind in TESTS_PER_KIND)],
+                   check=True, capture_output=True, text=True)
+    return root, site
+
+
+@pytest.mark.parametrize("kind", list(TESTS_PER_KIND))
+def test_generated_package_installs_passes_its_tests_and_check_plugin(generated_site: tuple[Path, Path],
+                                                                       kind: str) -> None:
+    root, site = generated_site
+    package, dist = root / f"ganzoo-my-{kind}", f"ganzoo-my-{kind}"
     env = {**os.environ, "PYTHONPATH": str(site)}
     # its own tests, run the way its author would, from its folder (not through this repository's conftest)
     tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=package,
                             capture_output=True, text=True, env=env, timeout=600)
     assert tested.returncode == 0, tested.stdout[-2000:]
-    assert "6 passed" in tested.stdout  # none skipped: the installed-run test found the package
-    listed = run_subprocess(["list", "--json", "--kind", "arch"], env={"PYTHONPATH": str(site)})
-    rows = [r for r in json.loads(listed.stdout) if r["name"] == "my_gan"]
-    assert rows == [{"kind": "arch", "name": "my_gan", "package": "ganzoo-my-gan", "version": "0.1.0",
+    assert f"{TESTS_PER_KIND[kind]} passed" in tested.stdout and "skipped" not in tested.stdout
+    checked = run_subprocess(["check-plugin", dist], env={"PYTHONPATH": str(site)})
+    assert checked.returncode == 0, checked.stdout
+    assert checked.stdout.strip().splitlines()[-1].startswith(f"{dist} passes check-plugin (")
+    assert "warn" not in checked.stdout and "skip" not in checked.stdout
+    listed = run_subprocess(["list", "--json", "--kind", kind], env={"PYTHONPATH": str(site)})
+    rows = [r for r in json.loads(listed.stdout) if r["name"] == f"my_{kind}"]
+    assert rows == [{"kind": kind, "name": f"my_{kind}", "package": dist, "version": "0.1.0",
                      "description": rows[0]["description"]}]
+
+
+def test_an_unknown_kind_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--kind 'model' is not a plugin kind: use one of arch, loss, dataset, metric"):
+        new_plugin("mine", tmp_path, "model")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_names_follow_the_convention() -> None:

@@ -14,6 +14,7 @@ import torch
 
 import ganzoo
 from ganzoo.errors import DataError
+from ganzoo.check_plugin import lazy_problems
 from ganzoo.plugins import load_plugins
 from ganzoo.registry import build_registry
 from ganzoo_lsgan import plugin
@@ -108,6 +109,7 @@ def test_energy_metric_subsamples_deterministically_from_the_seed() -> None:
 def test_registers_a_loss_a_dataset_and_a_metric() -> None:
     registry = build_registry(load_plugins([(plugin, "ganzoo-lsgan", "test")], entry_points=False))
     assert not registry.failures
+    assert not lazy_problems(registry.entries())
     assert [(e.kind, e.name) for e in registry.entries()] == [("loss", "lsgan"), ("dataset", "spiral"),
                                                                ("metric", "energy")]
 

@@ -16,6 +16,7 @@ import torch
 
 import ganzoo
 from ganzoo.errors import ConfigError
+from ganzoo.check_plugin import lazy_problems
 from ganzoo.plugins import load_plugins
 from ganzoo.registry import build_registry
 from ganzoo_sngan import plugin
@@ -101,6 +102,7 @@ def test_bad_hyperparameters_are_one_line_config_errors() -> None:
 def test_registers_one_architecture_and_one_loss_in_memory() -> None:
     registry = build_registry(load_plugins([(plugin, "ganzoo-sngan", "test")], entry_points=False))
     assert not registry.failures
+    assert not lazy_problems(registry.entries())
     assert [(e.kind, e.name) for e in registry.entries()] == [("arch", "sngan"), ("loss", "sngan_hinge")]
     assert registry.get("arch", "sngan").capabilities >= {"lipschitz"}
 
