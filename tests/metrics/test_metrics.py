@@ -166,3 +166,21 @@ def test_eval_of_a_points_run_uses_the_mode_metric(tmp_path: Path, run_cli) -> N
     assert {"modes", "swd"} <= set(report["metrics"]) and "domain" not in report["metrics"]
     assert report["metrics"]["modes"]["floor"]["modes"] == 8 and report["metrics"]["modes"]["floor"]["hq_share"] > 0.97
 
+
+
+def test_the_domain_fingerprint_is_computed_once_per_tensor_and_again_after_a_change(monkeypatch) -> None:
+    """Validation scores with the same training tensors every time: hashing them once is enough, unless they change."""
+    import hashlib
+
+    from ganzoo.metrics import domain
+
+    calls = []
+    real_sha256 = hashlib.sha256
+    monkeypatch.setattr(domain.hashlib, "sha256", lambda *a: calls.append(1) or real_sha256(*a))
+    x, y = torch.rand(20, 1, 8, 8), torch.arange(20) % 10
+    first = domain._fingerprint(x, y)
+    assert domain._fingerprint(x, y) == first and len(calls) == 1
+    x[0, 0, 0, 0] += 1.0  # in place: the same object, new contents
+    changed = domain._fingerprint(x, y)
+    assert changed != first and len(calls) == 2
+    assert domain._fingerprint(x.clone(), y) == changed and len(calls) == 3  # a new tensor is hashed afresh
