@@ -228,6 +228,7 @@ def _loss_checks(registry: Registry, entry: Entry, device: str, data_dir: Option
 
 def _dataset_checks(registry: Registry, entry: Entry, device: str, data_dir: Optional[str]) -> Iterator[Check]:
     from ganzoo.data import load_dataset
+    from ganzoo.errors import DataMissingError
     from ganzoo.specs import DataRequest
     from ganzoo.train.validation import metric_misfit
 
@@ -242,6 +243,9 @@ def _dataset_checks(registry: Registry, entry: Entry, device: str, data_dir: Opt
         try:
             data = load_dataset(spec, request)
             problem = _data_problem(spec, data)
+        except DataMissingError as exc:
+            yield Check("skip", f"dataset {entry.name!r}", f"not fetched on this machine ({exc})")
+            return
         except Exception as exc:
             yield Check("FAIL", what, one_line(exc))
             return

@@ -44,6 +44,7 @@ def cli(debug: bool) -> None:
     ganzoo doctor                    torch, devices, the compiled extension, plugins
     ganzoo new-plugin NAME           write a plugin package to start from (docs/plugins.md)
     ganzoo check-plugin DIST         check an installed plugin package before publishing it
+    ganzoo fetch mnist_digits        download real MNIST digits once (training never touches the network)
     """
 
 
@@ -139,6 +140,22 @@ def data_command(name: str, data_dir: Optional[str], image_size: Optional[int], 
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo("\n".join(f"{k:<8} {v}" for k, v in summary.items()))
+
+
+# -------------------------------------------------------------------------------------------------------------- fetch
+@cli.command("fetch")
+@click.argument("name")
+@click.option("--from", "origin", help="A file (or URL) to take the data from instead of the dataset's default source.")
+def fetch_command(name: str, origin: Optional[str]) -> None:
+    """Download a dataset that is fetched once (e.g. mnist_digits) into ganzoo's cache; training then reads only the
+    cache, never the network."""
+    from ganzoo.registry import default_registry
+
+    spec = default_registry().get("dataset", name)
+    if spec.fetch is None:
+        raise ConfigError(f"dataset {spec.name!r} has nothing to fetch: it is generated in code, ships with a package "
+                          "or reads --data-dir; use it as it is")
+    click.echo(spec.fetch(origin))
 
 
 # -------------------------------------------------------------------------------------------------------------- train

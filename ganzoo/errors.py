@@ -10,6 +10,7 @@ __all__ = [
     "GanzooError",
     "ConfigError",
     "DataError",
+    "DataMissingError",
     "PluginError",
     "UnknownNameError",
     "AmbiguousNameError",
@@ -29,6 +30,10 @@ class ConfigError(GanzooError, ValueError):
 
 class DataError(GanzooError, ValueError):
     """A dataset could not be found, read or decoded."""
+
+
+class DataMissingError(DataError):
+    """Data that is fetched once (``ganzoo fetch NAME``) is not on this machine yet."""
 
 
 class PluginError(GanzooError):

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "TEMP_PREFIX"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "cache_dir", "TEMP_PREFIX"]
 
 # Temporary files start with this prefix, so a run folder's leftovers after a crash can be recognised and removed.
 TEMP_PREFIX = ".tmp-"
@@ -66,3 +66,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def cache_dir() -> Path:
+    """Where ganzoo keeps what it computes or fetches once (domain classifiers, fetched datasets):
+    ``$GANZOO_CACHE_DIR``, else ``$XDG_CACHE_HOME/ganzoo``, else ``~/.cache/ganzoo``."""
+    if os.environ.get("GANZOO_CACHE_DIR"):
+        return Path(os.environ["GANZOO_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ganzoo"

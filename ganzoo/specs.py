@@ -111,6 +111,10 @@ class Dataset:
         has_labels: whether samples carry class labels (conditional training needs them).
         metric: the validation metric for this dataset when ``--val-metric`` is not given (a metric name, qualified as
             ``package:name`` if needed); None for ganzoo's default, ``swd``.
+        fetch: for data that is downloaded once (``ganzoo fetch NAME [--from SOURCE]``): ``fetch(source)`` puts it in
+            ganzoo's cache (``source``: a file or URL to take it from, or None for the default) and returns one line
+            saying what it did; ``load`` then reads only the cache and raises ``ganzoo.errors.DataMissingError``
+            saying how to fetch when it is not there. None: nothing to fetch.
     """
 
     name: str
@@ -120,6 +124,7 @@ class Dataset:
     needs_data_dir: bool = False
     has_labels: bool = False
     metric: Optional[str] = None
+    fetch: Optional[Callable[[Optional[str]], str]] = None
 
 
 # -------------------------------------------------------------------------------------------------------- architecture
@@ -359,8 +364,10 @@ def validate_spec(spec: Any) -> None:
     for k in kinds:
         if k not in allowed:
             raise PluginError(f"{kind} {name!r}: data kind {k!r} is not one of {', '.join(allowed)}")
-    if kind == "Architecture" and spec.schedule is not None and not callable(spec.schedule):
-        raise PluginError(f"Architecture {name!r}: field 'schedule' must be callable or None")
+    for optional in ("schedule", "fetch"):
+        value = getattr(spec, optional, None)
+        if value is not None and not callable(value):
+            raise PluginError(f"{kind} {name!r}: field '{optional}' must be callable or None")
     if kind == "Architecture":
         _validate_training(spec)
     if kind == "Loss":

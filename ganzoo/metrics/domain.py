@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +27,13 @@ from torch import nn
 import torch.nn.functional as F
 
 from ganzoo.errors import ConfigError
-from ganzoo.io import atomic_path
+from ganzoo.io import atomic_path, cache_dir
 from ganzoo.specs import MetricInput
 
 __all__ = [
     "CLASSIFIER_VERSION",
     "DomainClassifier",
     "TrainedClassifier",
-    "cache_dir",
     "domain_classifier",
     "frechet_distance",
     "kernel_inception_distance",
@@ -89,14 +87,6 @@ class TrainedClassifier:
             feats.append(f.double())
             preds.append(self.net.head(f).argmax(dim=1))
         return torch.cat(feats), torch.cat(preds)
-
-
-def cache_dir() -> Path:
-    """``$GANZOO_CACHE_DIR``, else ``$XDG_CACHE_HOME/ganzoo``, else ``~/.cache/ganzoo``."""
-    if os.environ.get("GANZOO_CACHE_DIR"):
-        return Path(os.environ["GANZOO_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ganzoo"
 
 
 # id(x) -> (weak refs to x and y, their version counters, the fingerprint): validation calls the metric with the same

@@ -155,8 +155,8 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                         distributed.check_in_sync({"G": nets.G, "D": nets.D}, world, state.step)
                         record = records.log_window(state.step, plan_record(plan, state.images))
                     if world.main and due.sample:
-                        save_samples(run_dir, state.step, nets.sampler, nets.latent_dim, device, cfg.seed, data.loaded,
-                                     data.num_classes)
+                        records.picture(state.step, save_samples(run_dir, state.step, nets.sampler, nets.latent_dim,
+                                                                 device, cfg.seed, data.loaded, data.num_classes))
                     if world.main and validator is not None and due.validate:
                         val_record, improved = validator.validate(nets.sampler, state)
                         records.write(val_record)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 import torch
 
 from torch import nn
@@ -85,6 +86,15 @@ class RunRecords:
                 if key != "step":
                     self.writer.add_scalar(key, value, record["step"])
 
+    def picture(self, step: int, path: Path) -> None:
+        """A sample picture the run just wrote, also to TensorBoard's Images tab (tag ``samples``)."""
+        if self.writer is not None:
+            from PIL import Image
+
+            with Image.open(path) as image:
+                pixels = np.asarray(image.convert("RGB"))
+            self.writer.add_image("samples", pixels, step, dataformats="HWC")
+
     def close(self) -> None:
         if self.log is not None:
             self.log.close()
@@ -119,13 +129,15 @@ def _tensorboard(run_dir: Path):  # noqa: ANN202
 
 
 def save_samples(run_dir: Path, step: int, generator: nn.Module, latent_dim: int, device: torch.device, seed: int,
-                 data: LoadedData, num_classes: int) -> None:
+                 data: LoadedData, num_classes: int) -> Path:
     """``samples/step_NNNNNN.png`` from fixed noise, at the generator's current size (a growing generator's pictures
-    show the stage it has reached)."""
+    show the stage it has reached); returns its path."""
     n = PREVIEW_IMAGES if data.info.kind == "images" else PREVIEW_POINTS
     labels = torch.arange(n) % num_classes if num_classes else None
     fake = generate(generator, n, latent_dim, device, torch.Generator().manual_seed(seed + _PREVIEW_SEED), labels)
-    save_picture(run_dir / "samples" / f"step_{step:06d}.png", fake, data.x, data.info, num_classes, step)
+    path = run_dir / "samples" / f"step_{step:06d}.png"
+    save_picture(path, fake, data.x, data.info, num_classes, step)
+    return path
 
 
 def save_picture(path: Path, fake: torch.Tensor, real: torch.Tensor, info: DataInfo, num_classes: int, step: int) -> None:

@@ -21,7 +21,7 @@ from ganzoo.train.models import build_models, generate, pick_device
 from ganzoo.train.run import checkpoint_path, info_from_json, read_run_config
 from ganzoo.train.state import images_seen
 
-__all__ = ["LoadedGenerator", "load_generator", "sample_to_file"]
+__all__ = ["LoadedGenerator", "class_labels", "load_generator", "sample_to_file"]
 
 
 @dataclass
@@ -57,6 +57,18 @@ def load_generator(registry: Registry, run_dir: Path, which: str = "last", devic
                            averaged)
 
 
+def class_labels(loaded: LoadedGenerator, n: int, class_id: Optional[int]) -> Optional[torch.Tensor]:
+    """The labels ``n`` samples are drawn for: ``class_id`` for all, the classes in turn when None, or None for an
+    unconditional run."""
+    if class_id is not None:
+        if not loaded.num_classes:
+            raise ConfigError("--class needs a run trained with --conditional")
+        if not 0 <= class_id < loaded.num_classes:
+            raise ConfigError(f"--class {class_id} is out of range: this run has classes 0..{loaded.num_classes - 1}")
+        return torch.full((n,), class_id, dtype=torch.long)
+    return torch.arange(n) % loaded.num_classes if loaded.num_classes else None
+
+
 def sample_to_file(loaded: LoadedGenerator, n: int, out: Path, seed: int = 0, class_id: Optional[int] = None) -> torch.Tensor:
     """Generate ``n`` samples and write them: ``.png`` (image grid, or scatter for 2-D points) or ``.npy`` (the array)."""
     if n < 1:
@@ -64,15 +76,7 @@ def sample_to_file(loaded: LoadedGenerator, n: int, out: Path, seed: int = 0, cl
     suffix = out.suffix.lower()
     if suffix not in (".png", ".npy"):
         raise ConfigError(f"--out {out}: the file must end in .png (picture) or .npy (array)")
-    labels = None
-    if class_id is not None:
-        if not loaded.num_classes:
-            raise ConfigError("--class needs a run trained with --conditional")
-        if not 0 <= class_id < loaded.num_classes:
-            raise ConfigError(f"--class {class_id} is out of range: this run has classes 0..{loaded.num_classes - 1}")
-        labels = torch.full((n,), class_id, dtype=torch.long)
-    elif loaded.num_classes:
-        labels = torch.arange(n) % loaded.num_classes
+    labels = class_labels(loaded, n, class_id)
     fake = generate(loaded.generator, n, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed), labels)
     if suffix == ".npy":
         with atomic_path(out, suffix=".npy") as tmp:

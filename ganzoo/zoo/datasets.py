@@ -20,6 +20,10 @@ def register_datasets(register):
     register(Dataset(name="mnist", description="MNIST / Fashion-MNIST IDX files from --data-dir (gzip or plain)",
                      kind="images", load=lazy("ganzoo.data.idx:load_idx_dataset"),
                      has_labels=True))  # --data-dir defaults to Debian's copy
+    register(Dataset(name="mnist_digits",
+                     description="10,000 real MNIST digits, 10 classes; fetch once: ganzoo fetch mnist_digits",
+                     kind="images", load=lazy("ganzoo.data.mnist_digits:load_mnist_digits"), has_labels=True,
+                     fetch=lazy("ganzoo.data.mnist_digits:fetch_mnist_digits")))
     register(Dataset(name="folder",
                      description="a folder of images (class sub-folders become labels), resized and centre-cropped",
                      kind="images", load=lazy("ganzoo.data.folder:load_folder"), needs_data_dir=True, has_labels=True))
