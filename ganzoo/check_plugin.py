@@ -294,6 +294,7 @@ def _metric_checks(registry: Registry, entry: Entry, device: str, data_dir: Opti
     import torch
 
     from ganzoo.data import load_dataset
+    from ganzoo.errors import DataMissingError
     from ganzoo.specs import DataRequest, MetricInput
     from ganzoo.train.validation import metric_misfit, scores_of
 
@@ -316,6 +317,9 @@ def _metric_checks(registry: Registry, entry: Entry, device: str, data_dir: Opti
                           real_labels=labels, train_labels=train_data.y)
         try:
             scores = scores_of(metric, inp)
+        except DataMissingError as exc:
+            yield Check("skip", what, f"not fetched on this machine ({exc})")
+            return
         except Exception as exc:
             yield Check("FAIL", what, one_line(exc).removeprefix("PluginError: "))
             continue

@@ -45,6 +45,7 @@ def cli(debug: bool) -> None:
     ganzoo new-plugin NAME           write a plugin package to start from (docs/plugins.md)
     ganzoo check-plugin DIST         check an installed plugin package before publishing it
     ganzoo fetch mnist_digits        download real MNIST digits once (training never touches the network)
+    ganzoo fetch inception           download the Inception network once, for standard FID/KID
     """
 
 
@@ -147,14 +148,25 @@ def data_command(name: str, data_dir: Optional[str], image_size: Optional[int], 
 @click.argument("name")
 @click.option("--from", "origin", help="A file (or URL) to take the data from instead of the dataset's default source.")
 def fetch_command(name: str, origin: Optional[str]) -> None:
-    """Download a dataset that is fetched once (e.g. mnist_digits) into ganzoo's cache; training then reads only the
-    cache, never the network."""
+    """Download what a dataset or metric needs once (mnist_digits: real MNIST digits; inception: the Inception network)
+    into ganzoo's cache; training and eval then read only the cache, never the network."""
     from ganzoo.registry import default_registry
 
-    spec = default_registry().get("dataset", name)
+    from ganzoo.errors import UnknownNameError
+
+    registry = default_registry()
+    fetchable = [e for e in registry.entries() if e.kind in ("dataset", "metric") and e.spec.fetch is not None]
+    try:
+        spec = registry.get("dataset", name)
+    except UnknownNameError:
+        try:
+            spec = registry.get("metric", name)
+        except UnknownNameError:
+            known = ", ".join(e.name for e in fetchable) or "none"
+            raise ConfigError(f"no dataset or metric named {name!r}; those with something to fetch: {known}") from None
     if spec.fetch is None:
-        raise ConfigError(f"dataset {spec.name!r} has nothing to fetch: it is generated in code, ships with a package "
-                          "or reads --data-dir; use it as it is")
+        raise ConfigError(f"{spec.name!r} has nothing to fetch: it is generated in code, ships with a package or reads "
+                          "--data-dir; use it as it is")
     click.echo(spec.fetch(origin))
 
 

@@ -67,7 +67,9 @@ def evaluate(registry: Registry, run_dir: Path, which: str = "last", n: int = 25
                 raise ConfigError(f"metric {metric.name!r} cannot score this run's data ({why})")
             chosen.append(metric)
     else:
-        chosen = [e.spec for e in registry.entries("metric") if not metric_misfit(e.spec, train.info, train.y)]
+        # a metric with something to fetch (a network) costs minutes on a CPU: it runs when named
+        chosen = [e.spec for e in registry.entries("metric")
+                  if e.spec.fetch is None and not metric_misfit(e.spec, train.info, train.y)]
     count = min(n, len(train.x))
     labels = torch.arange(count) % loaded.num_classes if loaded.num_classes else None
     fake = generate(loaded.generator, count, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed), labels)

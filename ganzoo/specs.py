@@ -325,6 +325,10 @@ class Metric:
         data_kinds: dataset kinds the metric applies to.
         needs_meta: keys the dataset's ``DataInfo.meta`` must hold (e.g. ``("centres", "sigma")``).
         needs_labels: whether the dataset must have class labels (the metric reads ``train_labels``/``real_labels``).
+        fetch: for a metric that needs a network or data downloaded once (``ganzoo fetch NAME``), as
+            ``Dataset.fetch``: ``compute`` then raises ``ganzoo.errors.DataMissingError`` saying how to fetch when it
+            is missing. Such a metric runs in ``ganzoo eval`` only when named (``--metric NAME``). None: nothing to
+            fetch.
     """
 
     name: str
@@ -335,6 +339,7 @@ class Metric:
     data_kinds: tuple[str, ...] = DATA_KINDS
     needs_meta: tuple[str, ...] = ()
     needs_labels: bool = False
+    fetch: Optional[Callable[[Optional[str]], str]] = None
 
 
 _SPEC_FIELDS_CALLABLE = {

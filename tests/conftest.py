@@ -11,10 +11,14 @@ from typing import Any, Sequence
 
 import pytest
 
+from ganzoo.io import cache_dir
 from ganzoo.plugins import load_plugins
 from ganzoo.registry import build_registry
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+USERS_CACHE: list = []  # the user's cache folder, as it was before the test session replaced it
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -22,6 +26,7 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory):
     """Cached classifiers go to a folder of the test session's own, never to the user's ~/.cache."""
     folder = tmp_path_factory.mktemp("ganzoo-cache")
     old = os.environ.get("GANZOO_CACHE_DIR")
+    USERS_CACHE.append(cache_dir())  # what a test that needs fetched data (the Inception network) reads, read-only
     os.environ["GANZOO_CACHE_DIR"] = str(folder)
     yield folder
     if old is None:

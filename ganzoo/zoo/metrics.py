@@ -20,3 +20,9 @@ def register_metrics(register):
                                 "classifier's features (not Inception)",
                     compute=lazy("ganzoo.metrics.domain:compute_domain"), primary="fd", higher_is_better=False,
                     data_kinds=("images",), needs_labels=True))
+    register(Metric(name="inception",
+                    description="standard FID and KID in Inception-v3 pool3 features (TF inception-2015-12-05); "
+                                "fetch once: ganzoo fetch inception",
+                    compute=lazy("ganzoo.metrics.inception:compute_inception"), primary="fid",
+                    higher_is_better=False, data_kinds=("images",),
+                    fetch=lazy("ganzoo.metrics.inception:fetch_inception")))

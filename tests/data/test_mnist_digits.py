@@ -109,5 +109,8 @@ def test_fetch_command_and_datasets_without_a_fetch(fake_source, run_cli) -> Non
     assert run_cli("data", "mnist_digits").exit_code == 0
     nothing = run_cli("fetch", "ring")
     assert nothing.exit_code == 1
-    assert nothing.stderr.strip() == ("error: dataset 'ring' has nothing to fetch: it is generated in code, ships with "
-                                      "a package or reads --data-dir; use it as it is")
+    assert nothing.stderr.strip() == ("error: 'ring' has nothing to fetch: it is generated in code, ships with a "
+                                      "package or reads --data-dir; use it as it is")
+    unknown = run_cli("fetch", "mnist_digit")
+    assert unknown.exit_code == 1 and unknown.stderr.strip() == (
+        "error: no dataset or metric named 'mnist_digit'; those with something to fetch: mnist_digits, inception")
