@@ -2,6 +2,7 @@
 for several seeds; print one markdown table (mean and spread over seeds, each metric beside its real-data floor).
 
     python -m benchmarks.quality [--suite ring grid digits] [--seeds 0 1 2] [--out quality-runs] [--extra ARGS]
+    python -m benchmarks.quality --suite fashion_cond mnist_real --seeds 0 1   # real data (mnist_real: fetch first)
 
 The runs are kept in ``--out`` (a run folder that already holds a finished run is scored again, not retrained), so the
 table can be rebuilt and single runs inspected. On the developers' 2-core CPU a ring or grid run takes about 1.5
@@ -33,6 +34,21 @@ SUITES: dict[str, list[tuple[str, list[str], list[tuple[str, str]]]]] = {
                 [("domain", "fd"), ("domain", "precision"), ("domain", "recall"), ("domain", "classes"), ("swd", "swd")])
                for name, steps in (("vanilla", 2000), ("dcgan", 1000), ("wgan_gp", 600), ("progan", 2400),
                                    ("sngan", 2000))],  # sngan: the plugin package plugins/ganzoo-sngan
+    # conditional dcgan on Fashion-MNIST (the mnist dataset's default data): the within-class collapse of the real-data
+    # issue, and its fix (benchmarks/RESULTS.md); about 2 minutes a seed to train, 1 to score
+    "fashion_cond": [("dcgan fashion-mnist conditional", ["--arch", "dcgan", "--dataset", "mnist", "--conditional",
+                                                          "--steps", "600"],
+                      [("domain", "fd"), ("domain", "precision"), ("domain", "recall"), ("domain", "classes")])],
+    # real MNIST digits (ganzoo fetch mnist_digits, and ganzoo fetch inception for the standard FID/KID at N = 500)
+    "mnist_real": [(f"{name} mnist_digits", ["--arch", name, "--dataset", "mnist_digits", "--steps", str(steps)],
+                    [("inception", "fid"), ("inception", "kid_x1000"), ("domain", "fd"), ("domain", "recall"),
+                     ("domain", "classes")])
+                   for name, steps in (("dcgan", 600), ("wgan_gp", 300))],
+}
+# ganzoo eval's arguments per suite (default: every quick metric that fits, at N = 2,500)
+EVAL_ARGS: dict[str, list[str]] = {
+    "fashion_cond": ["--metric", "domain"],
+    "mnist_real": ["--metric", "inception", "--metric", "domain", "--n", "500"],
 }
 
 
@@ -40,13 +56,13 @@ def ganzoo(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ganzoo", *args], capture_output=True, text=True)
 
 
-def run_one(folder: Path, train_args: list[str], seed: int, extra: list[str]) -> dict:
+def run_one(folder: Path, train_args: list[str], seed: int, extra: list[str], eval_args: list[str] = ()) -> dict:
     if not (folder / "checkpoints" / "last.safetensors").exists():
         proc = ganzoo("train", *train_args, *extra, "--seed", str(seed), "--out", str(folder), "--quiet",
                       "--sample-every", "0", "--val-every", "0")
         if proc.returncode != 0:
             raise SystemExit(f"training failed for {folder}: {proc.stderr.strip().splitlines()[-1:]}")
-    proc = ganzoo("eval", str(folder), "--json", "--seed", str(seed))
+    proc = ganzoo("eval", str(folder), "--json", "--seed", str(seed), *eval_args)
     if proc.returncode != 0:
         raise SystemExit(f"eval failed for {folder}: {proc.stderr.strip().splitlines()[-1:]}")
     return json.loads(proc.stdout)
@@ -67,8 +83,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for suite in args.suite:
         for label, train_args, numbers in SUITES[suite]:
-            reports = [run_one(args.out / f"{label.replace(' ', '-')}-{tag}-s{seed}", train_args, seed, extra)
-                       for seed in args.seeds]
+            reports = [run_one(args.out / f"{label.replace(' ', '-')}-{tag}-s{seed}", train_args, seed, extra,
+                               EVAL_ARGS.get(suite, [])) for seed in args.seeds]
             for metric, key in numbers:
                 values = [r["metrics"][metric]["score"][key] for r in reports]
                 floors = [r["metrics"][metric]["floor"][key] for r in reports]

@@ -149,6 +149,8 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(width, 1)
         self.embed = nn.Embedding(num_classes, width) if num_classes else None
+        if self.embed is not None:  # at the head's scale: Embedding's N(0, 1) would drown the head in the class term
+            nn.init.uniform_(self.embed.weight, -width ** -0.5, width ** -0.5)
 
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         h = self.features(x.flatten(1))
