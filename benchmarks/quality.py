@@ -43,7 +43,7 @@ SUITES: dict[str, list[tuple[str, list[str], list[tuple[str, str]]]]] = {
     "mnist_real": [(f"{name} mnist_digits", ["--arch", name, "--dataset", "mnist_digits", "--steps", str(steps)],
                     [("inception", "fid"), ("inception", "kid_x1000"), ("domain", "fd"), ("domain", "recall"),
                      ("domain", "classes")])
-                   for name, steps in (("dcgan", 600), ("wgan_gp", 300))],
+                   for name, steps in (("dcgan", 600), ("wgan_gp", 1500))],
 }
 # ganzoo eval's arguments per suite (default: every quick metric that fits, at N = 2,500)
 EVAL_ARGS: dict[str, list[str]] = {
