@@ -4,46 +4,22 @@ FAIL line per fault, naming it; a misspelled lazy target stops the checks that w
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_subprocess
+from tests.plugins.packages import install_into, write_plugin_package
 
 FAULTY = "ganzoo-faulty"
 TYPO = "ganzoo-typo"
-
-
-def _write_package(root: Path, dist: str, files: dict[str, str]) -> Path:
-    module = dist.replace("-", "_")
-    pkg = root / dist
-    (pkg / module).mkdir(parents=True)
-    (pkg / "pyproject.toml").write_text(textwrap.dedent(f"""
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-
-        [project]
-        name = "{dist}"
-        version = "0.0.1"
-
-        [project.entry-points.ganzoo]
-        {module} = "{module}.plugin"
-    """))
-    (pkg / module / "__init__.py").write_text("")
-    for name, source in files.items():
-        (pkg / module / name).write_text(textwrap.dedent(source))
-    return pkg
 
 
 @pytest.fixture(scope="module")
 def faulty_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("check-src")
     site = tmp_path_factory.mktemp("check-site")
-    faulty = _write_package(root, FAULTY, {
+    faulty = write_plugin_package(root, FAULTY, {
         "plugin.py": """
             import torch  # at module top: every `ganzoo list` pays for it
 
@@ -108,7 +84,7 @@ def faulty_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 return {"other": 1.0}
         """,
     })
-    typo = _write_package(root, TYPO, {
+    typo = write_plugin_package(root, TYPO, {
         "plugin.py": """
             import ganzoo
 
@@ -125,9 +101,7 @@ def faulty_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 raise AssertionError("never reached")
         """,
     })
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--target",
-                    str(site), str(faulty), str(typo)], check=True, capture_output=True, text=True)
-    return site
+    return install_into(site, faulty, typo)
 
 
 def _checks(site: Path, dist: str) -> tuple[list[dict], int]:

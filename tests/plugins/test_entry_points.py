@@ -7,58 +7,33 @@ entry points exactly as in site-packages, and the venv is left untouched even wh
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_subprocess
+from tests.plugins.packages import install_into, write_plugin_package
 
 GOOD = "ganzoo-throwaway"
 BROKEN = "ganzoo-broken"
-
-
-def _write_package(root: Path, dist: str, module_source: str) -> Path:
-    module = dist.replace("-", "_")
-    pkg = root / dist
-    (pkg / module).mkdir(parents=True)
-    (pkg / "pyproject.toml").write_text(textwrap.dedent(f"""
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-
-        [project]
-        name = "{dist}"
-        version = "0.4.2"
-
-        [project.entry-points.ganzoo]
-        {module} = "{module}.plugin"
-    """))
-    (pkg / module / "__init__.py").write_text("")
-    (pkg / module / "plugin.py").write_text(textwrap.dedent(module_source))
-    return pkg
 
 
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("plugin-src")
     site = tmp_path_factory.mktemp("plugin-site")
-    good = _write_package(root, GOOD, """
+    good = write_plugin_package(root, GOOD, {"plugin.py": """
         import ganzoo
 
         @ganzoo.hookimpl
         def register_datasets(register):
             register(ganzoo.Dataset(name="throwaway_points", description="three fixed points", kind="points",
                                     load=ganzoo.lazy("math:prod")))
-    """)
-    broken = _write_package(root, BROKEN, """
+    """})
+    broken = write_plugin_package(root, BROKEN, {"plugin.py": """
         raise ImportError("needs the module 'nonexistent_dependency'")
-    """)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--target",
-                    str(site), str(good), str(broken)], check=True, capture_output=True, text=True)
-    return site
+    """})
+    return install_into(site, good, broken)
 
 
 def _list_json(site: Path, **env: str) -> tuple[list[dict], str, int]:
@@ -117,13 +92,11 @@ def test_debug_shows_a_failed_plugins_traceback_and_a_bad_load_list_is_said(plug
 
 
 def test_a_plugin_that_imports_torch_at_import_time_is_noted(tmp_path: Path) -> None:
-    heavy = _write_package(tmp_path / "src", "ganzoo-heavy", """
+    heavy = write_plugin_package(tmp_path / "src", "ganzoo-heavy", {"plugin.py": """
         import torch  # at module level: every command that lists plugins pays for it
         import ganzoo
-    """)
-    site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--target",
-                    str(site), str(heavy)], check=True, capture_output=True, text=True)
+    """})
+    site = install_into(tmp_path / "site", heavy)
     proc = run_subprocess(["list"], env={"PYTHONPATH": str(site)})
     assert proc.returncode == 0
     assert "note: ganzoo-heavy: importing ganzoo_heavy = ganzoo_heavy.plugin imports torch" in proc.stdout

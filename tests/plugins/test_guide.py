@@ -6,8 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 import ganzoo
 from ganzoo.hookspecs import HOOK_KINDS, hook_signature
 from tests.conftest import run_subprocess
+from tests.plugins.packages import install_into
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 SPECS = [ganzoo.Architecture, ganzoo.GanModels, ganzoo.DataInfo, ganzoo.Plan, ganzoo.Loss, ganzoo.Penalty,
@@ -87,9 +86,7 @@ def test_the_guides_minimal_plugin_installs_lists_and_trains(guide: str, tmp_pat
     package.mkdir()
     (package / "pyproject.toml").write_text(_code_block_after(guide, "`pyproject.toml`:"))
     (package / "ganzoo_softhinge.py").write_text(_code_block_after(guide, "`ganzoo_softhinge.py`:"))
-    site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--target",
-                    str(site), str(package)], check=True, capture_output=True, text=True)
+    site = install_into(tmp_path / "site", package)
     env = {"PYTHONPATH": str(site)}
     listed = run_subprocess(["list", "--json", "--kind", "loss"], env=env)
     assert listed.returncode == 0, listed.stderr

@@ -13,6 +13,7 @@ import pytest
 from ganzoo.errors import ConfigError
 from ganzoo.scaffold import new_plugin, package_names
 from tests.conftest import run_subprocess
+from tests.plugins.packages import install_into
 
 
 # how many tests each generated package has: all of them must pass, none skipped (the installed-run test found it)
@@ -28,9 +29,7 @@ def generated_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
         assert proc.returncode == 0, proc.stderr
         assert f"pip install {root / f'ganzoo-my-{kind}'}" in proc.stdout
         assert f"ganzoo check-plugin ganzoo-my-{kind}" in proc.stdout
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--target",
-                    str(site), *(str(root / f"ganzoo-my-{kind}") for kind in TESTS_PER_KIND)],
-                   check=True, capture_output=True, text=True)
+    install_into(site, *(root / f"ganzoo-my-{kind}" for kind in TESTS_PER_KIND))
     return root, site
 
 
