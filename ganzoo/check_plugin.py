@@ -150,32 +150,33 @@ def _lazy_targets(spec: Any) -> Iterator[tuple[str, str]]:
         yield from ((f"penalty.{name}", target) for name, target in _lazy_targets(penalty))
 
 
+def _unresolved(target: str) -> str:
+    """Why ``ganzoo.lazy(target)`` does not resolve (one line), or "" when it does."""
+    from ganzoo.specs import resolve_lazy
+
+    try:
+        resolve_lazy(target)
+    except Exception as exc:  # any import-time error of the target is the author's to see
+        return one_line(exc).removeprefix("PluginError: ")
+    return ""
+
+
 def lazy_problems(specs: Iterable[Any]) -> list[str]:
     """Every ``ganzoo.lazy`` target of ``specs`` (e.g. ``registry.entries()`` or spec objects) that does not resolve,
     one line each; empty when all do. For a plugin's in-memory test: building a registry does not import the targets
     (``ganzoo list`` must stay light), so a misspelled one would otherwise surface only when training reaches it."""
-    from ganzoo.specs import resolve_lazy
-
     problems = []
     for item in specs:
         spec = item.spec if isinstance(item, Entry) else item
-        for field_name, target in _lazy_targets(spec):
-            try:
-                resolve_lazy(target)
-            except Exception as exc:
-                problems.append(f"{spec.name}.{field_name}: {one_line(exc).removeprefix('PluginError: ')}")
+        problems += [f"{spec.name}.{field_name}: {why}" for field_name, target in _lazy_targets(spec)
+                     if (why := _unresolved(target))]
     return problems
 
 
 def _lazy_check(entry: Entry, field_name: str, target: str) -> Check:
-    from ganzoo.specs import resolve_lazy
-
     what = f"{KIND_TITLES[entry.kind]} {entry.name!r}: {field_name} = lazy({target!r})"
-    try:
-        resolve_lazy(target)
-    except Exception as exc:  # any import-time error of the target is the author's to see
-        return Check("FAIL", what, one_line(exc).removeprefix("PluginError: "))
-    return Check("ok", what, "resolves")
+    why = _unresolved(target)
+    return Check("FAIL", what, why) if why else Check("ok", what, "resolves")
 
 
 # ----------------------------------------------------------------------------------------------------- entry checks

@@ -155,14 +155,14 @@ def fetch_command(name: str, origin: Optional[str]) -> None:
     from ganzoo.errors import UnknownNameError
 
     registry = default_registry()
-    fetchable = [e for e in registry.entries() if e.kind in ("dataset", "metric") and e.spec.fetch is not None]
     try:
         spec = registry.get("dataset", name)
     except UnknownNameError:
         try:
             spec = registry.get("metric", name)
         except UnknownNameError:
-            known = ", ".join(e.name for e in fetchable) or "none"
+            fetchable = [e.name for kind in ("dataset", "metric") for e in registry.entries(kind) if e.spec.fetch]
+            known = ", ".join(fetchable) or "none"
             raise ConfigError(f"no dataset or metric named {name!r}; those with something to fetch: {known}") from None
     if spec.fetch is None:
         raise ConfigError(f"{spec.name!r} has nothing to fetch: it is generated in code, ships with a package or reads "
