@@ -80,5 +80,9 @@ def build_wgan_gp(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -
     channels, size = _square_image(info, "wgan_gp", 8)
     latent = _latent(hp, info, 2, 128)
     g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes)
+    # DCGAN's N(0, 0.02) start for G. torch's default gives the last transposed conv weights up to 1/sqrt(16): with
+    # BatchNorm free to gather a channel's energy at a few positions, real MNIST at 32x32 drove a fixed lattice of
+    # pixels into tanh's flat tail within 10 steps, where G gets no gradient to remove it (benchmarks/RESULTS.md).
+    dcgan_init(g)
     d = ConvDiscriminator(channels, size, hp["base_channels"], hp["norm"], num_classes)
     return GanModels(generator=g, discriminator=d, latent_dim=latent)
