@@ -115,7 +115,7 @@ def _verdict(checks: list[dict], starts: str) -> dict:
     return found
 
 
-@pytest.mark.parametrize("dist", ["ganzoo-sngan", "ganzoo-lsgan"])
+@pytest.mark.parametrize("dist", ["ganzoo-sngan", "ganzoo-lsgan", "ganzoo-pacgan"])
 def test_the_in_repo_plugins_pass(run_cli, dist: str) -> None:
     result = run_cli("check-plugin", dist)
     assert result.exit_code == 0, result.stdout
