@@ -2,10 +2,10 @@
 for several seeds; print one markdown table (mean and spread over seeds, each metric beside its real-data floor).
 
     python -m benchmarks.quality [--suite ring grid digits] [--seeds 0 1 2] [--out quality-runs] [--extra ARGS]
-    python -m benchmarks.quality --suite fashion_cond mnist_real --seeds 0 1   # real data (mnist_real: fetch first)
+    python -m benchmarks.quality --suite mnist_real fashion_real   # real data, 32x32 (mnist_real: fetch first)
 
-The runs are kept in ``--out`` (a run folder that already holds a finished run is scored again, not retrained), so the
-table can be rebuilt and single runs inspected. On the developers' 2-core CPU a ring or grid run takes about 1.5
+The runs are kept in ``--out`` with their scores (a run folder that already holds a finished run is not retrained, nor
+rescored with the same evaluation arguments), so the table can be rebuilt and single runs inspected. On the developers' 2-core CPU a ring or grid run takes about 1.5
 minutes, the digits runs 3 to 15 minutes each.
 """
 
@@ -16,39 +16,66 @@ import json
 import statistics
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 # the 2-D mixture suites all report the mode metrics
 MODE_NUMBERS = [("modes", "modes"), ("modes", "hq_share"), ("modes", "reverse_kl")]
+DOMAIN_NUMBERS = [("domain", "fd"), ("domain", "precision"), ("domain", "recall"), ("domain", "classes")]
+INCEPTION_NUMBERS = [("inception", "fid"), ("inception", "kid_x1000")]
 
-# suite -> [(label, train arguments, numbers to report)]
-SUITES: dict[str, list[tuple[str, list[str], list[tuple[str, str]]]]] = {
-    "ring": [("wgan_gp ring", ["--arch", "wgan_gp", "--dataset", "ring", "--steps", "2000"], MODE_NUMBERS)],
-    "grid": [("wgan_gp grid", ["--arch", "wgan_gp", "--dataset", "grid", "--steps", "2000"], MODE_NUMBERS)],
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    train_args: list[str]
+    numbers: list[tuple[str, str]]
+    max_seeds: int = 0  # 0: every seed asked for; else only the first max_seeds of them (to bound a suite's CPU time)
+
+
+def real_data_suite(dataset: str, label: str) -> list[Entry]:
+    """Every built-in architecture and the sngan plugin at 32x32, unconditional and conditional (progan has no
+    conditional form): three seeds for dcgan and wgan_gp unconditional, one for the rest. Step counts are what this
+    2-core CPU affords, about 2 to 4 minutes of training a run (benchmarks/RESULTS.md)."""
+    entries = []
+    for arch, steps, conditional, seeds in (("vanilla", 2000, False, 1), ("vanilla", 2000, True, 1),
+                                            ("dcgan", 600, False, 3), ("dcgan", 600, True, 1),
+                                            ("wgan_gp", 300, False, 3), ("wgan_gp", 300, True, 1),
+                                            ("progan", 2800, False, 1),  # 4 -> 8 -> 16 -> 32, then 400 steps at 32
+                                            ("sngan", 1000, False, 1), ("sngan", 1000, True, 1)):
+        cond = ["--conditional"] if conditional else []
+        entries.append(Entry(f"{arch} {label}{' conditional' if conditional else ''}",
+                             ["--arch", arch, "--dataset", dataset, "--steps", str(steps), *cond],
+                             INCEPTION_NUMBERS + DOMAIN_NUMBERS, seeds))
+    return entries
+
+
+SUITES: dict[str, list[Entry]] = {
+    "ring": [Entry("wgan_gp ring", ["--arch", "wgan_gp", "--dataset", "ring", "--steps", "2000"], MODE_NUMBERS)],
+    "grid": [Entry("wgan_gp grid", ["--arch", "wgan_gp", "--dataset", "grid", "--steps", "2000"], MODE_NUMBERS)],
     # the evaluation issue's ring target (>= 90% within 3 sigma) needs a longer run: about 15 minutes per seed here
-    "ring20k": [("wgan_gp ring 20k", ["--arch", "wgan_gp", "--dataset", "ring", "--steps", "20000"], MODE_NUMBERS)],
+    "ring20k": [Entry("wgan_gp ring 20k", ["--arch", "wgan_gp", "--dataset", "ring", "--steps", "20000"], MODE_NUMBERS)],
     # the grid target (>= 80% within 3 sigma) needs the toy code's width 512 and 14k steps: ~75 min per seed
-    "grid512": [("wgan_gp grid512", ["--arch", "wgan_gp", "--dataset", "grid", "--steps", "14000", "--set", "hidden=512"],
-                 MODE_NUMBERS)],
-    "digits": [(name, ["--arch", name, "--dataset", "digits", "--steps", str(steps)],
-                [("domain", "fd"), ("domain", "precision"), ("domain", "recall"), ("domain", "classes"), ("swd", "swd")])
+    "grid512": [Entry("wgan_gp grid512", ["--arch", "wgan_gp", "--dataset", "grid", "--steps", "14000", "--set",
+                                          "hidden=512"], MODE_NUMBERS)],
+    "digits": [Entry(name, ["--arch", name, "--dataset", "digits", "--steps", str(steps)],
+                     DOMAIN_NUMBERS + [("swd", "swd")])
                for name, steps in (("vanilla", 2000), ("dcgan", 1000), ("wgan_gp", 600), ("progan", 2400),
                                    ("sngan", 2000))],  # sngan: the plugin package plugins/ganzoo-sngan
     # conditional dcgan on Fashion-MNIST (the mnist dataset's default data): the within-class collapse of the real-data
     # issue, and its fix (benchmarks/RESULTS.md); about 2 minutes a seed to train, 1 to score
-    "fashion_cond": [("dcgan fashion-mnist conditional", ["--arch", "dcgan", "--dataset", "mnist", "--conditional",
-                                                          "--steps", "600"],
-                      [("domain", "fd"), ("domain", "precision"), ("domain", "recall"), ("domain", "classes")])],
-    # real MNIST digits (ganzoo fetch mnist_digits, and ganzoo fetch inception for the standard FID/KID at N = 500)
-    "mnist_real": [(f"{name} mnist_digits", ["--arch", name, "--dataset", "mnist_digits", "--steps", str(steps)],
-                    [("inception", "fid"), ("inception", "kid_x1000"), ("domain", "fd"), ("domain", "recall"),
-                     ("domain", "classes")])
-                   for name, steps in (("dcgan", 600), ("wgan_gp", 1500))],
+    "fashion_cond": [Entry("dcgan fashion-mnist conditional", ["--arch", "dcgan", "--dataset", "mnist", "--conditional",
+                                                               "--steps", "600"], DOMAIN_NUMBERS)],
+    # real MNIST digits (ganzoo fetch mnist_digits and ganzoo fetch inception first) and Fashion-MNIST (Debian's
+    # dataset-fashion-mnist, or --data-dir through --extra), scored with standard FID/KID at N = 500
+    "mnist_real": real_data_suite("mnist_digits", "mnist"),
+    "fashion_real": real_data_suite("mnist", "fashion-mnist"),
 }
 # ganzoo eval's arguments per suite (default: every quick metric that fits, at N = 2,500)
 EVAL_ARGS: dict[str, list[str]] = {
     "fashion_cond": ["--metric", "domain"],
     "mnist_real": ["--metric", "inception", "--metric", "domain", "--n", "500"],
+    "fashion_real": ["--metric", "inception", "--metric", "domain", "--n", "500"],
 }
 
 
@@ -62,10 +89,19 @@ def run_one(folder: Path, train_args: list[str], seed: int, extra: list[str], ev
                       "--sample-every", "0", "--val-every", "0")
         if proc.returncode != 0:
             raise SystemExit(f"training failed for {folder}: {proc.stderr.strip().splitlines()[-1:]}")
-    proc = ganzoo("eval", str(folder), "--json", "--seed", str(seed), *eval_args)
+    # the scores are kept beside the run, keyed by the evaluation's arguments: rebuilding a table costs no scoring
+    eval_command = ["eval", str(folder), "--json", "--seed", str(seed), *eval_args]
+    scores = folder / "quality-scores.json"
+    if scores.is_file():
+        kept = json.loads(scores.read_text())
+        if kept.get("eval_args") == eval_command[2:]:
+            return kept["report"]
+    proc = ganzoo(*eval_command)
     if proc.returncode != 0:
         raise SystemExit(f"eval failed for {folder}: {proc.stderr.strip().splitlines()[-1:]}")
-    return json.loads(proc.stdout)
+    report = json.loads(proc.stdout)
+    scores.write_text(json.dumps({"eval_args": eval_command[2:], "report": report}))
+    return report
 
 
 def main() -> None:
@@ -82,9 +118,11 @@ def main() -> None:
     print("| run | settings | seeds | number | generated (mean ± sd, per seed) | real floor |")
     print("|---|---|---|---|---|---|")
     for suite in args.suite:
-        for label, train_args, numbers in SUITES[suite]:
+        for entry in SUITES[suite]:
+            label, train_args, numbers = entry.label, entry.train_args, entry.numbers
+            seeds = args.seeds[:entry.max_seeds] if entry.max_seeds else args.seeds
             reports = [run_one(args.out / f"{label.replace(' ', '-')}-{tag}-s{seed}", train_args, seed, extra,
-                               EVAL_ARGS.get(suite, [])) for seed in args.seeds]
+                               EVAL_ARGS.get(suite, [])) for seed in seeds]
             for metric, key in numbers:
                 values = [r["metrics"][metric]["score"][key] for r in reports]
                 floors = [r["metrics"][metric]["floor"][key] for r in reports]
