@@ -5,8 +5,8 @@ for several seeds; print one markdown table (mean and spread over seeds, each me
     python -m benchmarks.quality --suite mnist_real fashion_real   # real data, 32x32 (mnist_real: fetch first)
 
 The runs are kept in ``--out`` with their scores (a run folder that already holds a finished run is not retrained, nor
-rescored with the same evaluation arguments), so the table can be rebuilt and single runs inspected. On the developers' 2-core CPU a ring or grid run takes about 1.5
-minutes, the digits runs 3 to 15 minutes each.
+rescored with the same evaluation arguments), so the table can be rebuilt and single runs inspected. On the developers'
+2-core CPU a ring or grid run takes under a minute, the digits runs 3 to 15 minutes each.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Entry:
 def real_data_suite(dataset: str, label: str) -> list[Entry]:
     """Every built-in architecture and the sngan plugin at 32x32, unconditional and conditional (progan has no
     conditional form): three seeds for dcgan and wgan_gp unconditional, one for the rest. Step counts are what this
-    2-core CPU affords, about 2 to 4 minutes of training a run (benchmarks/RESULTS.md)."""
+    2-core CPU affords, 0.3 to 5 minutes of training a run on one core (benchmarks/RESULTS.md)."""
     entries = []
     for arch, steps, conditional, seeds in (("vanilla", 2000, False, 1), ("vanilla", 2000, True, 1),
                                             ("dcgan", 600, False, 3), ("dcgan", 600, True, 1),
@@ -56,7 +56,7 @@ SUITES: dict[str, list[Entry]] = {
     "grid": [Entry("wgan_gp grid", ["--arch", "wgan_gp", "--dataset", "grid"], MODE_NUMBERS)],
     # the evaluation issue's runs at the earlier lr 1e-4 (pass --extra "--lr-g 1e-4 --lr-d 1e-4" to reproduce them)
     "ring20k": [Entry("wgan_gp ring 20k", ["--arch", "wgan_gp", "--dataset", "ring", "--steps", "20000"], MODE_NUMBERS)],
-    # the grid target (>= 80% within 3 sigma) needs the toy code's width 512 and 14k steps: ~75 min per seed
+    # the grid's 83% at lr 1e-4 (pass the same --extra as ring20k): the toy code's width 512 and 14k steps, ~75 min a seed
     "grid512": [Entry("wgan_gp grid512", ["--arch", "wgan_gp", "--dataset", "grid", "--steps", "14000", "--set",
                                           "hidden=512"], MODE_NUMBERS)],
     "digits": [Entry(name, ["--arch", name, "--dataset", "digits", "--steps", str(steps)],
@@ -72,11 +72,12 @@ SUITES: dict[str, list[Entry]] = {
     "mnist_real": real_data_suite("mnist_digits", "mnist"),
     "fashion_real": real_data_suite("mnist", "fashion-mnist"),
 }
+REAL_EVAL_ARGS = ["--metric", "inception", "--metric", "domain", "--n", "500"]
 # ganzoo eval's arguments per suite (default: every quick metric that fits, at N = 2,500)
 EVAL_ARGS: dict[str, list[str]] = {
     "fashion_cond": ["--metric", "domain"],
-    "mnist_real": ["--metric", "inception", "--metric", "domain", "--n", "500"],
-    "fashion_real": ["--metric", "inception", "--metric", "domain", "--n", "500"],
+    "mnist_real": REAL_EVAL_ARGS,
+    "fashion_real": REAL_EVAL_ARGS,
 }
 
 
