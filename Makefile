@@ -48,7 +48,7 @@ $(STAMP): $(BIN)/python pyproject.toml setup.py $(EXT_SOURCES) $(PLUGIN_SOURCES)
 
 demo: $(STAMP)
 	$(BIN)/ganzoo list
-	# wgan_gp on the embedded ring (4,000 steps, under a minute on 2 cores); each demo gets its own runs/wgan_gp-ring[-N]
+	# wgan_gp on the embedded ring (8,000 steps, about 70 s on 2 cores); each demo gets its own runs/wgan_gp-ring[-N]
 	$(BIN)/ganzoo train --arch wgan_gp
 
 test: $(STAMP)

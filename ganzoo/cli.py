@@ -14,7 +14,7 @@ from typing import Any, Optional, Sequence
 import click
 
 from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.train.config import LR_DECAYS, PRECISIONS, TrainConfig
+from ganzoo.train.config import LR_DECAYS, PRECISIONS, TrainConfig, dataset_defaults
 
 __all__ = ["cli", "main"]
 
@@ -63,9 +63,15 @@ def list_command(kind: Optional[str], as_json: bool) -> None:
         {"kind": e.kind, "name": e.name, "package": e.package, "version": e.version, "description": e.spec.description}
         for e in registry.entries(kind)
     ]
+    # an architecture's settings for particular datasets: a column in JSON, a line under the table
+    per_dataset = {e.name: {d: dict(s) for d, s in e.spec.dataset_defaults.items()} for e in registry.entries("arch")
+                   if kind in (None, "arch")}
     if as_json:
         # a failed plugin is a row too, whatever --kind says (what it would have registered is unknown), so a script
         # reading the rows sees it; the ordinary rows keep their shape
+        for row in rows:
+            if row["kind"] == "arch":
+                row["dataset_defaults"] = per_dataset.get(row["name"], {})
         rows += [{"kind": "failure", "name": f.where, "package": f.package, "version": f.version, "description": f.error}
                  for f in registry.failures]
         click.echo(json.dumps(rows, indent=2))
@@ -77,6 +83,11 @@ def list_command(kind: Optional[str], as_json: bool) -> None:
         click.echo(f"note: {providers[0].name!r} is provided by several packages; pick one as {names}", err=as_json)
     for note in registry.notes:
         click.echo(f"note: {note}", err=as_json)
+    if not as_json:
+        for name, datasets in per_dataset.items():
+            for dataset, settings in datasets.items():
+                shown = " ".join(f"{k}={v}" for k, v in settings.items())
+                click.echo(f"defaults: {name} on {dataset}: {shown} (the flags override them)")
     _print_failures(registry.failures, err=as_json)
 
 
@@ -326,6 +337,10 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
             ranks = f" in {world.size} processes (global batch {cfg.batch_size * world.size})" if world.active else ""
             click.echo(f"{'resuming' if resume else 'training'} {cfg.arch} ({cfg.loss} loss) on {cfg.dataset} for "
                        f"{cfg.steps} steps{ranks} -> {run_dir}", err=True)
+            for_dataset = dataset_defaults(resolved.arch, cfg.dataset)
+            if for_dataset and not resume:
+                shown = " ".join(f"{k}={v}" for k, v in for_dataset.items())
+                click.echo(f"{cfg.arch}'s defaults for {cfg.dataset}: {shown} (the flags override them)", err=True)
 
     main_rank = distributed.world().main  # rank 0, or the only process
     try:

@@ -196,6 +196,9 @@ class Architecture:
             default's type).
         training: trainer defaults from the paper (``lr_g``, ``lr_d``, ``betas``, ``n_critic``, ``batch_size``, ...); a nested
             mapping under ``"points"`` or ``"images"`` overrides them for that kind of data.
+        dataset_defaults: settings for one dataset, by its name: trainer settings (``training``'s keys) and
+            hyperparameters, over ``training`` and ``hyperparameters`` and under the user's flags; ``ganzoo list``
+            shows them. For a dataset that needs more than its kind's defaults (e.g. wgan_gp's wider nets on ``grid``).
         default_loss: loss used when ``--loss`` is not given.
         default_dataset: dataset used when ``--dataset`` is not given.
         data_kinds: the dataset kinds the networks can model.
@@ -214,6 +217,7 @@ class Architecture:
     build: Callable[..., GanModels]
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
     training: Mapping[str, Any] = field(default_factory=dict)
+    dataset_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     default_loss: str = "bce"
     default_dataset: str = "ring"
     data_kinds: tuple[str, ...] = DATA_KINDS
@@ -403,6 +407,15 @@ def _validate_training(spec: "Architecture") -> None:
             if key not in TRAINING_KEYS and not (where == "" and key in DATA_KINDS):
                 raise PluginError(f"Architecture {spec.name!r}: training{where} sets {key!r}, which an architecture "
                                   f"may not set; the settings it may: {', '.join(TRAINING_KEYS)}")
+    if not isinstance(spec.dataset_defaults, Mapping):
+        raise PluginError(f"Architecture {spec.name!r}: dataset_defaults must map dataset names to settings")
+    for dataset, settings in spec.dataset_defaults.items():
+        if not isinstance(settings, Mapping):
+            raise PluginError(f"Architecture {spec.name!r}: dataset_defaults[{dataset!r}] must be a mapping of settings")
+        for key in settings:
+            if key not in TRAINING_KEYS and key not in spec.hyperparameters:
+                raise PluginError(f"Architecture {spec.name!r}: dataset_defaults[{dataset!r}] sets {key!r}, which is "
+                                  f"neither a trainer setting ({', '.join(TRAINING_KEYS)}) nor one of its hyperparameters")
 
 
 def _validate_loss(spec: "Loss") -> None:

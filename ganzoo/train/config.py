@@ -161,7 +161,11 @@ def resolve_config(registry: Registry, options: Mapping[str, Any], set_items: Se
     config = TrainConfig(arch=arch.name)
     dataset_name = options.get("dataset") or default_name(registry, "dataset", arch.default_dataset, arch)
     kind = registry.get("dataset", dataset_name).kind
-    for key, value in training_defaults(arch, kind).items():
+    for_dataset = dataset_defaults(arch, dataset_name)
+    dataset_hparams = {k: v for k, v in for_dataset.items() if k in arch.hyperparameters}
+    trainer_defaults = {**training_defaults(arch, kind),
+                        **{k: v for k, v in for_dataset.items() if k not in dataset_hparams}}
+    for key, value in trainer_defaults.items():
         if not hasattr(config, key):
             raise ConfigError(f"architecture {arch.name!r} sets unknown trainer option {key!r}")
         setattr(config, key, tuple(value) if key == "betas" else value)
@@ -173,7 +177,7 @@ def resolve_config(registry: Registry, options: Mapping[str, Any], set_items: Se
     if "penalty_weight" not in explicit and registry.get("loss", config.loss or default_loss).penalty is None:
         config.penalty_weight = None  # the architecture's lambda is for its default loss, not for a penalty-free one
     config.arch = arch.name
-    config.hparams = {**arch.hyperparameters, **config.hparams, **hparams}
+    config.hparams = {**arch.hyperparameters, **dataset_hparams, **config.hparams, **hparams}
     config.data_options = {**config.data_options, **data_options}
     return _check(registry, config, arch)
 
@@ -190,6 +194,13 @@ def default_name(registry: Registry, kind: str, name: str, arch: Architecture) -
         if package in providers:
             return f"{package}:{name}"
     return name  # still ambiguous: the lookup names every provider
+
+
+def dataset_defaults(arch: Architecture, dataset_name: str) -> dict[str, Any]:
+    """The architecture's settings for this dataset (``Architecture.dataset_defaults``), by its qualified name or, when
+    the spec names it bare, by its bare name."""
+    bare = dataset_name.rpartition(":")[2]
+    return dict(arch.dataset_defaults.get(dataset_name, arch.dataset_defaults.get(bare, {})))
 
 
 def training_defaults(arch: Architecture, data_kind: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ the batch counter, so a run is deterministic on the CPU and a resumed run contin
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,7 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
             state.amp = nets.scaler_states()
             save_training(checkpoint_path(run_dir, which), cfg, nets, noise, state, plan)
 
+        loop_start, elapsed_before = time.perf_counter(), state.elapsed_s
         with default_impl("auto" if cfg.fused else "ref"):  # --no-fused: every op on the PyTorch reference
             try:
                 while state.step < cfg.steps:
@@ -142,6 +144,7 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
 
                     # (3) bookkeeping, as the cadence says; nothing is written before the guard has checked the window
                     due, record = cadence.due(state.step), {}
+                    state.elapsed_s = elapsed_before + time.perf_counter() - loop_start
                     if guard is not None and (due.check or due.writes):
                         event = guard.check(world)
                         if event is not None:
@@ -159,6 +162,7 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                                                                  device, cfg.seed, data.loaded, data.num_classes))
                     if world.main and validator is not None and due.validate:
                         val_record, improved = validator.validate(nets.sampler, state)
+                        val_record["elapsed_s"] = round(state.elapsed_s, 3)
                         records.write(val_record)
                         record = {**record, **val_record}
                         if improved:

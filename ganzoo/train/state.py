@@ -16,7 +16,8 @@ class TrainState:
     ``batches`` and ``images`` are the data position (critic batches drawn, real samples shown); a schedule's plan is a
     function of ``images``. ``stage`` is the schedule's stage of the last iteration. ``best`` is the best validation so
     far (``{"step", "metric", "key", "value"}``). ``lr_scale`` and ``rollbacks`` are the non-finite guard's, ``amp`` the
-    fp16 loss scalers' states (``{"d": ..., "g": ...}``).
+    fp16 loss scalers' states (``{"d": ..., "g": ...}``). ``elapsed_s`` is the wall time spent in the training loop,
+    summed over resumes (validation records carry it: the time a run took to reach a score).
     """
 
     step: int = 0
@@ -28,6 +29,7 @@ class TrainState:
     lr_scale: float = 1.0
     rollbacks: int = 0
     amp: Optional[dict[str, Any]] = None
+    elapsed_s: float = 0.0
 
     # What the non-finite guard puts back when it skips a bad window; the data position goes on, so a retry sees new data.
     ROLLBACK_FIELDS = ("step", "best", "bad_validations", "stage")
@@ -40,7 +42,8 @@ class TrainState:
         """The state a checkpoint recorded; ``batch_size`` dates checkpoints from before ``images`` was kept."""
         return cls(step=saved["step"], batches=saved["batches"], images=images_seen(saved, batch_size),
                    stage=saved.get("stage"), best=saved["best"], bad_validations=saved["bad_validations"],
-                   lr_scale=saved.get("lr_scale", 1.0), rollbacks=saved.get("rollbacks", 0), amp=saved.get("amp"))
+                   lr_scale=saved.get("lr_scale", 1.0), rollbacks=saved.get("rollbacks", 0), amp=saved.get("amp"),
+                   elapsed_s=saved.get("elapsed_s", 0.0))
 
 
 def images_seen(saved: Mapping[str, Any], batch_size: int) -> int:

@@ -123,3 +123,12 @@ def test_train_help_shows_the_configs_own_defaults() -> None:
     for name, text in shown.items():
         value = defaults[name]
         assert text == (f"{value:g}" if isinstance(value, float) else str(value)), name
+
+
+def test_list_shows_an_architectures_defaults_for_one_dataset(run_cli) -> None:
+    lines = run_cli("list", "--kind", "arch").stdout.splitlines()
+    grid = [line for line in lines if line.startswith("defaults: wgan_gp on grid:")]
+    assert len(grid) == 1 and "hidden=256" in grid[0]
+    assert all(not line.startswith("defaults:") for line in run_cli("list", "--kind", "dataset").stdout.splitlines())
+    rows = {row["name"]: row for row in json.loads(run_cli("list", "--kind", "arch", "--json").stdout)}
+    assert rows["wgan_gp"]["dataset_defaults"] == {"grid": {"hidden": 256}} and rows["dcgan"]["dataset_defaults"] == {}

@@ -48,6 +48,17 @@ def test_train_summary_line(run_cli, tmp_path: Path) -> None:
     assert f"run folder: {tmp_path / 'r'}" in result.stdout
 
 
+def test_the_grid_gets_the_architectures_defaults_for_it_and_the_run_says_so(run_cli, tmp_path: Path) -> None:
+    grid = ["--dataset", "grid", "--steps", "1", "--quiet", "--val-every", "0", "--set", "data.n=1000"]
+    result = run_cli("train", *grid, "--out", str(tmp_path / "default"))
+    assert result.exit_code == 0, result.stderr
+    assert "wgan_gp's defaults for grid: hidden=256" in result.stderr
+    assert json.loads((tmp_path / "default" / "config.json").read_text())["config"]["hparams"]["hidden"] == 256
+    mine = run_cli("train", *grid, "--set", "hidden=32", "--out", str(tmp_path / "mine"))
+    assert mine.exit_code == 0, mine.stderr
+    assert json.loads((tmp_path / "mine" / "config.json").read_text())["config"]["hparams"]["hidden"] == 32
+
+
 def test_sample_points_png_and_npy(run_cli, ring_run: Path, tmp_path: Path) -> None:
     result = run_cli("sample", str(ring_run), "--n", "300", "--out", str(tmp_path / "s.npy"), "--seed", "4")
     assert result.exit_code == 0, result.stderr

@@ -309,3 +309,16 @@ def test_an_architecture_sets_only_the_training_keys_of_the_contract() -> None:
         validate_spec(Architecture(name="a", description="d", build=len, training={"log_every": 10}))
     with pytest.raises(PluginError, match=r"training\['images'\] sets 'device'"):
         validate_spec(Architecture(name="a", description="d", build=len, training={"images": {"device": "cuda"}}))
+
+
+def test_dataset_defaults_set_trainer_settings_or_hyperparameters_only() -> None:
+    from ganzoo.errors import PluginError
+    from ganzoo.specs import validate_spec
+
+    validate_spec(Architecture(name="a", description="d", build=len, hyperparameters={"hidden": 128},
+                               dataset_defaults={"grid": {"hidden": 256, "steps": 8000}}))
+    with pytest.raises(PluginError, match=r"dataset_defaults\['grid'\] sets 'width', which is neither"):
+        validate_spec(Architecture(name="a", description="d", build=len, hyperparameters={"hidden": 128},
+                                   dataset_defaults={"grid": {"width": 256}}))
+    with pytest.raises(PluginError, match=r"dataset_defaults\['grid'\] must be a mapping"):
+        validate_spec(Architecture(name="a", description="d", build=len, dataset_defaults={"grid": 3}))

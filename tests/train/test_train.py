@@ -15,8 +15,11 @@ from ganzoo.train.run import read_metrics
 from tests.train.helpers import assert_same_tensors, checkpoint_tensors, tiny_run
 
 
+TIMINGS = ("samples_per_s", "elapsed_s")  # wall-clock numbers: the only ones two identical runs may differ in
+
+
 def _losses(run_dir: Path) -> list[dict]:
-    return [{k: v for k, v in r.items() if k != "samples_per_s"} for r in read_metrics(run_dir)]
+    return [{k: v for k, v in r.items() if k not in TIMINGS} for r in read_metrics(run_dir)]
 
 
 @pytest.mark.parametrize("arch, dataset", [
@@ -35,6 +38,8 @@ def test_every_architecture_trains_and_leaves_a_complete_run(tmp_path: Path, arc
     assert [r["step"] for r in records if "d_loss" in r] == [2, 4]
     assert all(torch.isfinite(torch.tensor(r["d_loss"])) for r in records if "d_loss" in r)
     assert any("val" in r for r in records)
+    elapsed = [r["elapsed_s"] for r in records if "val" in r]
+    assert elapsed == sorted(elapsed) and elapsed[0] > 0
     if arch == "wgan_gp":
         assert all("gp" in r for r in records if "d_loss" in r)
 
@@ -64,6 +69,14 @@ def test_resume_ends_with_the_same_weights_as_a_straight_run(tmp_path: Path, arc
     straight = [r for r in _losses(tmp_path / "straight") if "d_loss" in r]
     split = [r for r in _losses(tmp_path / "split") if "d_loss" in r]
     assert straight == split
+
+
+def test_validation_records_carry_the_training_time_across_a_resume(tmp_path: Path) -> None:
+    tiny_run(tmp_path, "wgan_gp", "ring", steps=4)
+    tiny_run(tmp_path, "wgan_gp", "ring", steps=7, resume=True)
+    elapsed = {r["step"]: r["elapsed_s"] for r in read_metrics(tmp_path) if "val" in r}
+    before, after = [t for s, t in elapsed.items() if s <= 4], [t for s, t in elapsed.items() if s > 4]
+    assert before and after and max(before) < min(after)  # the resumed run adds to the saved time, not from zero
 
 
 def test_interrupt_checkpoints_and_resumes_exactly(tmp_path: Path) -> None:
@@ -139,6 +152,29 @@ def test_per_kind_defaults_of_wgan_gp() -> None:
     assert (images.batch_size, images.betas, images.penalty_weight, images.n_critic) == (64, (0.0, 0.9), None, 5)
     explicit = resolve_config(default_registry(), {"arch": "wgan_gp", "batch_size": 32}).config
     assert explicit.batch_size == 32
+
+
+def test_dataset_defaults_sit_over_the_kinds_and_under_the_users_flags() -> None:
+    from dataclasses import replace
+
+    from ganzoo import hookimpl
+    from ganzoo.zoo.architectures import WGAN_GP
+    from tests.conftest import make_registry
+
+    arch = replace(WGAN_GP, name="wgan_grid", dataset_defaults={"grid": {"hidden": 64, "steps": 123, "lr_g": 5e-4}})
+
+    class Plugin:
+        @hookimpl
+        def register_architectures(self, register):
+            register(arch)
+
+    registry = make_registry(Plugin())
+    grid = resolve_config(registry, {"arch": "wgan_grid", "dataset": "grid"}).config
+    assert (grid.hparams["hidden"], grid.steps, grid.lr_g, grid.lr_d, grid.batch_size) == (64, 123, 5e-4, 1e-3, 256)
+    ring = resolve_config(registry, {"arch": "wgan_grid", "dataset": "ring"}).config
+    assert (ring.hparams["hidden"], ring.steps, ring.lr_g) == (128, 8000, 1e-3)  # another dataset: the kind's defaults
+    mine = resolve_config(registry, {"arch": "wgan_grid", "dataset": "grid", "steps": 7}, ["hidden=32", "lr_g=1e-2"]).config
+    assert (mine.hparams["hidden"], mine.steps, mine.lr_g) == (32, 7, 1e-2)
 
 
 def test_resume_of_something_that_is_not_a_run(tmp_path: Path) -> None:
