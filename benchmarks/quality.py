@@ -8,8 +8,8 @@ The runs are kept in ``--out`` with their scores (a run folder that already hold
 rescored with the same evaluation arguments), so the table can be rebuilt and single runs inspected. The 2-D mixture
 suites against a target (ring, grid, grid94) validate every 500 steps and add a table per seed: the scores, the
 validation curve, and the step and training time at which the target was first met, with the published rows beside
-them. On the developers' 2-core CPU, alone, a ring run takes about 70 s, a grid run 3.6 minutes (grid94: about 6),
-the digits runs 3 to 15 minutes each.
+them. On the developers' 2-core CPU, alone, a ring run takes about 70 s, a grid run 3.6 minutes (grid94's 12,000 steps
+half as long again), the digits runs 3 to 15 minutes each.
 """
 
 from __future__ import annotations
