@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import warnings
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import click
 
@@ -64,8 +64,8 @@ def list_command(kind: Optional[str], as_json: bool) -> None:
         for e in registry.entries(kind)
     ]
     # an architecture's settings for particular datasets: a column in JSON, a line under the table
-    per_dataset = {e.name: {d: dict(s) for d, s in e.spec.dataset_defaults.items()} for e in registry.entries("arch")
-                   if kind in (None, "arch")}
+    per_dataset = ({e.name: {d: dict(s) for d, s in e.spec.dataset_defaults.items()} for e in registry.entries("arch")}
+                   if kind in (None, "arch") else {})
     if as_json:
         # a failed plugin is a row too, whatever --kind says (what it would have registered is unknown), so a script
         # reading the rows sees it; the ordinary rows keep their shape
@@ -86,9 +86,13 @@ def list_command(kind: Optional[str], as_json: bool) -> None:
     if not as_json:
         for name, datasets in per_dataset.items():
             for dataset, settings in datasets.items():
-                shown = " ".join(f"{k}={v}" for k, v in settings.items())
-                click.echo(f"defaults: {name} on {dataset}: {shown} (the flags override them)")
+                click.echo(f"defaults: {name} on {dataset}: {_settings_text(settings)} (the flags override them)")
     _print_failures(registry.failures, err=as_json)
+
+
+def _settings_text(settings: Mapping[str, Any]) -> str:
+    """Settings as the user would write them: ``hidden=256 steps=8000``."""
+    return " ".join(f"{k}={v}" for k, v in settings.items())
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -339,8 +343,8 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
                        f"{cfg.steps} steps{ranks} -> {run_dir}", err=True)
             for_dataset = dataset_defaults(resolved.arch, cfg.dataset)
             if for_dataset and not resume:
-                shown = " ".join(f"{k}={v}" for k, v in for_dataset.items())
-                click.echo(f"{cfg.arch}'s defaults for {cfg.dataset}: {shown} (the flags override them)", err=True)
+                click.echo(f"{cfg.arch}'s defaults for {cfg.dataset}: {_settings_text(for_dataset)} "
+                           "(the flags override them)", err=True)
 
     main_rank = distributed.world().main  # rank 0, or the only process
     try:

@@ -39,7 +39,7 @@ WGAN_GP = Architecture(
     # image settings the ring is covered in 1 of 3 seeds after 2,000 steps, with these in every seed tried by step 500.
     # Points also take lr 1e-3, 8,000 steps and a linear decay to 0: at 1e-4 the ring needed 20,000 steps for 94% of
     # samples within 3 sigma; at 1e-3 it gets 94-96% in 4,000, and 97% in 8,000 with the decay, which stops the late
-    # swings of a constant lr (96-97.5% between validations), in about 1.5 minutes (benchmarks/RESULTS.md).
+    # swings of a constant lr (96-97.5% between validations), in about 70 s on 2 cores (benchmarks/RESULTS.md).
     training={"lr_g": 1e-4, "lr_d": 1e-4, "betas": (0.0, 0.9), "n_critic": 5, "batch_size": 64,
               "points": {"batch_size": 256, "betas": (0.5, 0.9), "penalty_weight": 0.1, "lr_g": 1e-3, "lr_d": 1e-3,
                          "steps": 8000, "lr_decay": "linear"}},
