@@ -112,7 +112,7 @@ def test_swd_is_zero_on_one_set_and_grows_with_a_shift() -> None:
 def test_domain_classifier_separates_digits_and_is_cached(_private_cache: Path) -> None:
     train, val = load_digits(DataRequest()), load_digits(DataRequest(split="val"))
     clf = domain_classifier(train.x, train.y, val.x, val.y, 10)
-    assert clf.accuracy >= MIN_ACCURACY
+    assert clf.accuracy >= 0.95 >= MIN_ACCURACY  # digits are easy: well above the warning's bar
     assert clf.path is not None and clf.path.is_file() and clf.path.parent.parent == _private_cache
     again = domain_classifier(train.x, train.y, val.x, val.y, 10)  # from the cache: the same network
     assert again.accuracy == clf.accuracy
@@ -132,6 +132,53 @@ def test_a_damaged_cache_entry_is_rebuilt(_private_cache: Path) -> None:
     clf.path.write_bytes(b"not safetensors")
     rebuilt = domain_classifier(train.x, train.y, val.x, val.y, 2)
     assert rebuilt.accuracy == clf.accuracy == 1.0 and rebuilt.path.read_bytes()[:15] != b"not safetensors"
+
+
+def test_the_recipe_follows_the_size_of_the_training_data() -> None:
+    from ganzoo.metrics.domain import LARGE, LARGE_DATA, SMALL, DomainClassifier, recipe_for
+
+    assert recipe_for(1617) is recipe_for(LARGE_DATA - 1) is SMALL  # digits, MNIST's 9,000
+    assert recipe_for(LARGE_DATA) is recipe_for(60_000) is LARGE  # Fashion-MNIST
+    assert SMALL.cache_prefix != LARGE.cache_prefix
+    assert SMALL.updates(1617, 128) == 600 and SMALL.updates(60_000, 128) == 3750
+    assert LARGE.updates(60_000, 128) == 15000
+    # the small network's parameter names are those of the networks cached before recipes existed: they still load
+    small = DomainClassifier(1, 10, SMALL)
+    assert list(small.state_dict()) == ["body.0.weight", "body.0.bias", "body.3.weight", "body.3.bias",
+                                        "body.8.weight", "body.8.bias", "head.weight", "head.bias"]
+    large = DomainClassifier(1, 10, LARGE)
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in large.modules()) == 2
+    assert sum(isinstance(m, torch.nn.Dropout) for m in large.modules()) == 2
+    assert large.features(torch.zeros(3, 1, 32, 32)).shape == (3, 128)
+
+
+def test_large_training_data_gets_the_large_recipe_with_its_own_cache_entry(_private_cache: Path,
+                                                                           monkeypatch) -> None:
+    import dataclasses
+    import warnings
+
+    from safetensors import safe_open
+
+    from ganzoo.errors import GanzooWarning
+    from ganzoo.metrics import domain
+
+    # the real recipe takes 15,000 updates; 30 show the choice, the warning and the cache entry
+    monkeypatch.setattr(domain, "LARGE", dataclasses.replace(domain.LARGE, min_updates=30, max_updates=30))
+    gen = torch.Generator().manual_seed(7)
+    y = torch.arange(domain.LARGE_DATA) % 2
+    x = (torch.randn(len(y), 1, 8, 8, generator=gen) * 0.1 + (2 * y - 1).float().view(-1, 1, 1, 1)).clamp(-1, 1)
+    with pytest.warns(GanzooWarning, match="training the domain classifier for these 20,000 images once"):
+        clf = domain_classifier(x, y, x[:200], y[:200], 2)
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in clf.net.modules()) == 2 and clf.accuracy == 1.0
+    with safe_open(str(clf.path), framework="pt") as f:
+        assert json.loads(f.metadata()["info"])["recipe"] == "large"
+    small_key = domain._fingerprint(x[:domain.LARGE_DATA - 1], y[:domain.LARGE_DATA - 1])
+    assert clf.path.stem != small_key  # a different recipe is a different cache entry, even for nearly the same data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # from the cache: nothing is trained, so nothing to warn about
+        again = domain_classifier(x, y, x[:200], y[:200], 2)
+    assert all(torch.equal(p, q) for p, q in zip(clf.net.parameters(), again.net.parameters()))
+    assert torch.equal(clf.embed(x[:50])[0], again.embed(x[:50])[0])  # eval mode: BatchNorm's running stats, no dropout
 
 
 # ------------------------------------------------------------------------------------------------------- ganzoo eval
