@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, GanzooWarning
 from ganzoo.io import atomic_path, cache_dir
 from ganzoo.specs import MetricInput
 
@@ -150,26 +151,27 @@ class TrainedClassifier:
         return torch.cat(feats), torch.cat(preds)
 
 
-# id(x) -> (weak refs to x and y, their version counters, the fingerprint): validation calls the metric with the same
-# training tensors every time, and hashing MNIST-sized data each call costs more than the scoring
-_fingerprints: dict[int, tuple[weakref.ref, weakref.ref, int, int, str]] = {}
+# id(x) -> (weak refs to x and y, their version counters, the prefix, the fingerprint): validation calls the metric
+# with the same training tensors every time, and hashing MNIST-sized data each call costs more than the scoring
+_fingerprints: dict[int, tuple[weakref.ref, weakref.ref, int, int, str, str]] = {}
 
 
-def _fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
+def _fingerprint(x: torch.Tensor, y: torch.Tensor, prefix: str) -> str:
+    """The cache key of the network that ``prefix`` (a recipe's ``cache_prefix``) trains on ``x`` and ``y``."""
     known = _fingerprints.get(id(x))
     if known is not None:
-        x_ref, y_ref, x_version, y_version, value = known
+        x_ref, y_ref, x_version, y_version, known_prefix, value = known
         # the same tensor objects, not written to since (an in-place change bumps _version)
-        if x_ref() is x and y_ref() is y and x._version == x_version and y._version == y_version:
+        if (x_ref() is x and y_ref() is y and x._version == x_version and y._version == y_version
+                and known_prefix == prefix):
             return value
-    # the recipe follows from the data's size, so its prefix keys the network the data gets
-    digest = hashlib.sha256(f"{recipe_for(len(x)).cache_prefix}:{tuple(x.shape)}".encode())
+    digest = hashlib.sha256(f"{prefix}:{tuple(x.shape)}".encode())
     digest.update(x.detach().float().cpu().contiguous().numpy().tobytes())
     digest.update(y.detach().long().cpu().contiguous().numpy().tobytes())
     value = digest.hexdigest()[:16]
     for key in [k for k, entry in _fingerprints.items() if entry[0]() is None]:
         del _fingerprints[key]  # tensors that are gone
-    _fingerprints[id(x)] = (weakref.ref(x), weakref.ref(y), x._version, y._version, value)
+    _fingerprints[id(x)] = (weakref.ref(x), weakref.ref(y), x._version, y._version, prefix, value)
     return value
 
 
@@ -206,7 +208,7 @@ def domain_classifier(train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch
         raise ConfigError("the domain-classifier metrics need a dataset with class labels: use --metric swd")
     train_x, train_y = train_x.detach().float().cpu(), train_y.detach().long().cpu()
     recipe = recipe_for(len(train_x))
-    key = _fingerprint(train_x, train_y)
+    key = _fingerprint(train_x, train_y, recipe.cache_prefix)
     path = cache_dir() / "classifiers" / f"{key}.safetensors"
     if cache and path.is_file():
         try:
@@ -219,10 +221,6 @@ def domain_classifier(train_x: torch.Tensor, train_y: torch.Tensor, val_x: torch
         except (SafetensorError, OSError, KeyError, ValueError, RuntimeError):
             pass  # a damaged cache entry is rebuilt below
     if recipe.cost:
-        import warnings
-
-        from ganzoo.errors import GanzooWarning
-
         warnings.warn(f"training the domain classifier for these {len(train_x):,} images once ({recipe.cost}; then "
                       f"cached in {path.parent})", GanzooWarning, stacklevel=3)
     net = _train(train_x, train_y, num_classes, recipe)
@@ -317,10 +315,6 @@ def compute_domain(inp: MetricInput) -> Mapping[str, float]:
         raise ConfigError("the domain-classifier metrics need the held-out labels to check the classifier")
     clf = domain_classifier(inp.train, inp.train_labels, inp.real, inp.real_labels, inp.info.num_classes)
     if clf.accuracy < MIN_ACCURACY:
-        import warnings
-
-        from ganzoo.errors import GanzooWarning
-
         warnings.warn(f"the domain classifier reaches only {clf.accuracy:.1%} held-out accuracy (below "
                       f"{MIN_ACCURACY:.0%}): its features may not separate this data well", GanzooWarning, stacklevel=2)
     fake_f, fake_pred = clf.embed(inp.fake)

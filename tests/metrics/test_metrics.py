@@ -177,11 +177,14 @@ def test_large_training_data_gets_the_large_recipe_with_its_own_cache_entry(_pri
         again = domain_classifier(x, y, x[:200], y[:200], 2)
     assert all(torch.equal(p, q) for p, q in zip(clf.net.parameters(), again.net.parameters()))
     assert torch.equal(clf.embed(x[:50])[0], again.embed(x[:50])[0])  # eval mode: BatchNorm's running stats, no dropout
-    # a new version of the large recipe is a new cache entry for the same data; the small recipe's keys do not move
-    small_key = domain._fingerprint(x[:100], y[:100])
+    # a new version of the large recipe is a new cache entry for the same data; the small recipe's entries do not move
+    small = domain_classifier(x[:100], y[:100], x[:50], y[:50], 2)
     monkeypatch.setattr(domain, "LARGE", dataclasses.replace(domain.LARGE, version=domain.LARGE.version + 1))
-    monkeypatch.setattr(domain, "_fingerprints", {})
-    assert domain._fingerprint(x, y) != clf.path.stem and domain._fingerprint(x[:100], y[:100]) == small_key
+    with pytest.warns(GanzooWarning, match="training the domain classifier"):
+        assert domain_classifier(x, y, x[:200], y[:200], 2).path != clf.path
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert domain_classifier(x[:100], y[:100], x[:50], y[:50], 2).path == small.path
 
 
 # ------------------------------------------------------------------------------------------------------- ganzoo eval
@@ -228,9 +231,10 @@ def test_the_domain_fingerprint_is_computed_once_per_tensor_and_again_after_a_ch
     real_sha256 = hashlib.sha256
     monkeypatch.setattr(domain.hashlib, "sha256", lambda *a: calls.append(1) or real_sha256(*a))
     x, y = torch.rand(20, 1, 8, 8), torch.arange(20) % 10
-    first = domain._fingerprint(x, y)
-    assert domain._fingerprint(x, y) == first and len(calls) == 1
+    first = domain._fingerprint(x, y, "v1")
+    assert domain._fingerprint(x, y, "v1") == first and len(calls) == 1
     x[0, 0, 0, 0] += 1.0  # in place: the same object, new contents
-    changed = domain._fingerprint(x, y)
+    changed = domain._fingerprint(x, y, "v1")
     assert changed != first and len(calls) == 2
-    assert domain._fingerprint(x.clone(), y) == changed and len(calls) == 3  # a new tensor is hashed afresh
+    assert domain._fingerprint(x.clone(), y, "v1") == changed and len(calls) == 3  # a new tensor is hashed afresh
+    assert domain._fingerprint(x, y, "large-v1") != changed and len(calls) == 4  # another recipe: another key
