@@ -4,7 +4,8 @@ It loads ganzoo's built-ins and that one distribution (no other plugin), then ch
 
 - each entry point's import, timed in a fresh interpreter, and whether it pulls in torch (``ganzoo list`` pays that);
 - the API version, the ``register_*`` hook names and the hooks themselves (the plugin loader's own checks);
-- every ``ganzoo.lazy`` target of every spec, resolved now instead of mid-training;
+- every ``ganzoo.lazy`` target of every spec, resolved now instead of mid-training (of a plugin the loader rejects, too:
+  its well-formed hooks are called directly, so one pass reports every problem);
 - each architecture: one training step on each data kind it claims (``ring`` for points, ``digits`` 16x16 for
   images), conditional too when it says it can be, which builds the networks and checks their shapes on the way;
 - each loss: one training step on an architecture that meets its ``requires`` (the plugin's own first, else a
@@ -14,7 +15,8 @@ It loads ganzoo's built-ins and that one distribution (no other plugin), then ch
   finite values checked.
 
 The verdict of each line is ``ok``, ``warn`` (works, but should be fixed), ``skip`` (cannot be checked here, with the
-reason) or ``FAIL``; the command exits 1 when any line fails.
+reason: data that is not on this machine, an entry whose lazy target does not resolve, a plugin that does not load) or
+``FAIL``; the command exits 1 when any line fails.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
@@ -67,13 +69,25 @@ def check_plugin(dist: str, *, device: str = "cpu", data_dir: Optional[str] = No
     checks = [_import_check(ep) for ep in points]
     registry = build_registry(load_plugins(only=[dist]))
     package = points[0].dist.name
+    rejected = any(_normalise(f.package) == wanted for f in registry.failures)
+    if rejected:  # everything that can be checked without the plugin loaded, as a compiler gives all its errors at once
+        checks += _rejected_plugin_checks(registry, package, points)
+        return checks + [Check("skip", "training, data and metric checks",
+                               f"ganzoo cannot train with {package} until it loads: fix the load failures above")]
     checks += _loading_checks(registry, package)
     mine = [e for e in registry.entries() if _normalise(e.package) == wanted]
-    checks += [_lazy_check(e, name, target) for e in mine for name, target in _lazy_targets(e.spec)]
-    if any(c.verdict == "FAIL" for c in checks):
-        return checks + [Check("skip", "training, data and metric checks", "fix the failures above first")]
+    unresolved = set()
     for entry in mine:
-        checks += list(_ENTRY_CHECKS[entry.kind](registry, entry, device, data_dir))
+        for name, target in _lazy_targets(entry.spec):
+            checks.append(_lazy_check(KIND_TITLES[entry.kind], entry.name, name, target))
+            if checks[-1].verdict == "FAIL":
+                unresolved.add((entry.kind, entry.name))
+    for entry in mine:
+        if (entry.kind, entry.name) in unresolved:
+            checks.append(Check("skip", f"{KIND_TITLES[entry.kind]} {entry.name!r}: training, data and metric checks",
+                                "a lazy target above does not resolve: fix it first"))
+        else:
+            checks += list(_ENTRY_CHECKS[entry.kind](registry, entry, device, data_dir))
     return checks
 
 
@@ -140,6 +154,49 @@ def _loading_checks(registry: Registry, package: str) -> list[Check]:
     return checks
 
 
+def _rejected_plugin_checks(registry: Registry, package: str, points: list[metadata.EntryPoint]) -> list[Check]:
+    """A plugin the loader rejected: each of its problems on a line of its own (the loader stops at the first kind of
+    problem and joins the rest), then the lazy targets of its hooks that are well formed, called here directly."""
+    from ganzoo.errors import PluginError
+    from ganzoo.plugins import check_api_version, hook_name_problems
+
+    checks: list[Check] = []
+    for ep in points:
+        where = f"load {ep.name} = {ep.value}"
+        try:
+            plugin = ep.load()
+        except Exception:  # its import check above already says why
+            continue
+        try:
+            check_api_version(getattr(plugin, "GANZOO_API_VERSION", hookspecs.API_VERSION), package)
+        except PluginError as exc:
+            checks.append(Check("FAIL", where, str(exc)))
+            continue  # hooks written for another contract cannot be called as this one's
+        checks += [Check("FAIL", where, problem) for problem in hook_name_problems(plugin)]
+        for hook_name, kind in hookspecs.HOOK_KINDS.items():
+            hook = getattr(plugin, hook_name, None)
+            if not callable(hook) or not hasattr(hook, f"{hookspecs.PROJECT}_impl"):
+                continue  # absent, or named above as not marked
+            collected: list[Any] = []
+            try:
+                hook(register=collected.append)
+            except Exception as exc:  # the author's code raised: show what
+                checks.append(Check("FAIL", f"{where}: {hook_name}", one_line(exc)))
+                continue
+            for spec in collected:
+                name = getattr(spec, "name", "?")
+                if not is_dataclass(spec):
+                    checks.append(Check("FAIL", f"{where}: {hook_name}", f"registered a {type(spec).__name__}, "
+                                                                         "not a ganzoo spec"))
+                    continue
+                checks += [_lazy_check(KIND_TITLES[kind], name, field_name, target)
+                           for field_name, target in _lazy_targets(spec)]
+    if not any(c.verdict == "FAIL" for c in checks):  # a problem found only once the hooks ran (a duplicate name, ...)
+        checks = [Check("FAIL", f"load {f.where}", f.error) for f in registry.failures
+                  if _normalise(f.package) == _normalise(package)] + checks
+    return checks
+
+
 def _lazy_targets(spec: Any) -> Iterator[tuple[str, str]]:
     for f in fields(spec):
         target = getattr(getattr(spec, f.name), "lazy_target", None)
@@ -173,8 +230,8 @@ def lazy_problems(specs: Iterable[Any]) -> list[str]:
     return problems
 
 
-def _lazy_check(entry: Entry, field_name: str, target: str) -> Check:
-    what = f"{KIND_TITLES[entry.kind]} {entry.name!r}: {field_name} = lazy({target!r})"
+def _lazy_check(kind_title: str, name: str, field_name: str, target: str) -> Check:
+    what = f"{kind_title} {name!r}: {field_name} = lazy({target!r})"
     why = _unresolved(target)
     return Check("FAIL", what, why) if why else Check("ok", what, "resolves")
 
@@ -245,7 +302,7 @@ def _dataset_checks(registry: Registry, entry: Entry, device: str, data_dir: Opt
             data = load_dataset(spec, request)
             problem = _data_problem(spec, data)
         except DataMissingError as exc:
-            yield Check("skip", f"dataset {entry.name!r}", f"not fetched on this machine ({exc})")
+            yield Check("skip", f"dataset {entry.name!r}", f"its data is not on this machine: {exc}")
             return
         except Exception as exc:
             yield Check("FAIL", what, one_line(exc))
@@ -319,7 +376,7 @@ def _metric_checks(registry: Registry, entry: Entry, device: str, data_dir: Opti
         try:
             scores = scores_of(metric, inp)
         except DataMissingError as exc:
-            yield Check("skip", what, f"not fetched on this machine ({exc})")
+            yield Check("skip", what, f"what it needs is not on this machine: {exc}")
             return
         except Exception as exc:
             yield Check("FAIL", what, one_line(exc).removeprefix("PluginError: "))

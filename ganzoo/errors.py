@@ -33,7 +33,8 @@ class DataError(GanzooError, ValueError):
 
 
 class DataMissingError(DataError):
-    """Data that is fetched once (``ganzoo fetch NAME``) is not on this machine yet."""
+    """Data that lives outside the package is not on this machine: fetched once (``ganzoo fetch NAME``) and not yet,
+    or installed separately (Debian's dataset-fashion-mnist for ``mnist``) and not installed."""
 
 
 class PluginError(GanzooError):

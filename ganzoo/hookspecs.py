@@ -14,12 +14,15 @@ import pluggy
 
 from ganzoo.specs import Architecture, Dataset, Loss, Metric
 
-__all__ = ["hookspec", "hookimpl", "PROJECT", "API_VERSION", "HOOK_KINDS", "hook_signature"]
+__all__ = ["hookspec", "hookimpl", "PROJECT", "API_VERSION", "API_RELEASES", "HOOK_KINDS", "hook_signature"]
 
 PROJECT = "ganzoo"
 # Bumped only when a hook or a spec changes incompatibly; plugins may declare the version they target.
 # 2: every spec and record takes its fields by keyword; a Loss gives either kind or discriminator, not both.
 API_VERSION = 2
+# plugin API -> the ganzoo release series (major.minor) that provides it; a contract change bumps the release too, so a
+# plugin's `ganzoo>=X.Y` requirement names the API it needs. A test holds the package's version to this table.
+API_RELEASES = {1: "0.1", 2: "0.2"}
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

@@ -70,11 +70,20 @@ def failure_from(where: str, package: str, version: str, exc: BaseException, hin
 
 
 def check_hook_names(plugin: Any) -> None:
-    """Raise PluginError when a plugin defines a ``register_*`` function that ganzoo never calls: a name that is not a
-    hook (``register_metric``), or a hook's name without ``@ganzoo.hookimpl``. pluggy would ignore both without a word,
-    and the plugin would register nothing under that name."""
+    """Raise PluginError when a plugin defines a ``register_*`` function that ganzoo never calls (``hook_name_problems``,
+    all of them in one message)."""
+    problems = hook_name_problems(plugin)
+    if problems:
+        raise PluginError("; ".join(problems))
+
+
+def hook_name_problems(plugin: Any) -> list[str]:
+    """Each ``register_*`` function of ``plugin`` that ganzoo never calls, one line each: a name that is not a hook
+    (``register_metric``), or a hook's name without ``@ganzoo.hookimpl``. pluggy would ignore both without a word, and
+    the plugin would register nothing under that name."""
     module = getattr(plugin, "__name__", None)
     marker = f"{hookspecs.PROJECT}_impl"
+    problems = []
     for attr in sorted(dir(plugin)):
         if not attr.startswith("register_"):
             continue
@@ -84,23 +93,24 @@ def check_hook_names(plugin: Any) -> None:
         marked = hasattr(value, marker)
         if attr in hookspecs.HOOK_KINDS:
             if not marked:
-                raise PluginError(f"{attr} is not marked @ganzoo.hookimpl, so ganzoo never calls it: decorate it")
+                problems.append(f"{attr} is not marked @ganzoo.hookimpl, so ganzoo never calls it: decorate it")
             continue
         if marked or getattr(value, "__module__", None) == module:
             close = difflib.get_close_matches(attr, list(hookspecs.HOOK_KINDS), n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"the hooks are {', '.join(hookspecs.HOOK_KINDS)}"
-            raise PluginError(f"{attr} is not a ganzoo hook: {hint}")
+            problems.append(f"{attr} is not a ganzoo hook: {hint}")
+    return problems
 
 
-def _check_api_version(wanted: Any, package: str) -> None:
+def check_api_version(wanted: Any, package: str) -> None:
     if isinstance(wanted, bool) or not isinstance(wanted, int):
         raise PluginError(f"GANZOO_API_VERSION must be an int, got {wanted!r} ({type(wanted).__name__}): "
                           f"write GANZOO_API_VERSION = {hookspecs.API_VERSION}")
     if wanted == 1 and hookspecs.API_VERSION == 2:
         raise PluginError(f"written for plugin API 1, this ganzoo provides 2: pass every spec field by keyword "
                           f"(Loss(name=..., description=..., ...)), give a Loss either kind or discriminator, then set "
-                          f"GANZOO_API_VERSION = 2 (docs/plugins.md, 'Versions of the contract'); or pin ganzoo 0.1 "
-                          f"for {package}")
+                          f"GANZOO_API_VERSION = 2 (docs/plugins.md, 'Versions of the contract'); or pin "
+                          f"ganzoo<{hookspecs.API_RELEASES[2]} for {package}")
     if wanted != hookspecs.API_VERSION:
         raise PluginError(f"written for plugin API {wanted}, this ganzoo provides {hookspecs.API_VERSION}; "
                           f"upgrade {package} or ganzoo")
@@ -176,7 +186,7 @@ def load_plugins(extra: Iterable[tuple[Any, str, str]] = (), *, entry_points: bo
                 notes.append(f"{package}: importing {where} imports torch ({time.perf_counter() - started:.1f} s on "
                              "every command that reads the plugins): import it inside the functions a spec calls, "
                              "e.g. with ganzoo.lazy")
-            _check_api_version(getattr(plugin, "GANZOO_API_VERSION", hookspecs.API_VERSION), package)
+            check_api_version(getattr(plugin, "GANZOO_API_VERSION", hookspecs.API_VERSION), package)
             check_hook_names(plugin)
             registered_name = f"{package}:{name}"
             if pm.has_plugin(registered_name):

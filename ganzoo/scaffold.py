@@ -17,7 +17,7 @@ from pathlib import Path
 from string import Template
 
 from ganzoo.errors import ConfigError
-from ganzoo.hookspecs import API_VERSION
+from ganzoo.hookspecs import API_RELEASES, API_VERSION
 from ganzoo.specs import NAME_PATTERN
 
 __all__ = ["KINDS", "new_plugin", "package_names"]
@@ -585,11 +585,9 @@ def new_plugin(name: str, directory: str | os.PathLike = ".", kind: str = "arch"
     target = parent / dist
     if target.exists():
         raise ConfigError(f"{target} already exists: pick another --dir or name, or remove it (it is never overwritten)")
-    from ganzoo import __version__
-
     values = {"name": name, "dist": dist, "module": module, "api_version": API_VERSION, "kind": kind,
               "title": spec.title, "impl": spec.impl, "what": spec.what,
-              "ganzoo_version": ".".join(__version__.split(".")[:2]) if __version__[0].isdigit() else "0.1"}
+              "ganzoo_version": API_RELEASES[API_VERSION]}
     values["usage"] = Template(spec.usage).substitute(values)
     files = {"pyproject.toml": _PYPROJECT, "README.md": _README, "$module/__init__.py": _INIT,
              "$module/plugin.py": spec.plugin, f"$module/{spec.impl}.py": spec.impl_source,

@@ -24,6 +24,14 @@ class Due:
     def writes(self) -> bool:
         return self.log or self.sample or self.validate or self.checkpoint
 
+    @property
+    def agree(self) -> bool:
+        """Whether the ranks of a multi-process run agree on a stop request now. A signal can reach one rank before
+        another, so the ranks must agree, but a stop can wait a few steps: agreeing where the guard checks or anything
+        is written (every ``nonfinite_check_every`` steps by default) keeps a collective and a host sync out of every
+        other step."""
+        return self.check or self.writes
+
 
 @dataclass(frozen=True)
 class Cadence:

@@ -73,8 +73,9 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
         resume: continue from ``run_dir/checkpoints/last.safetensors`` up to ``config.steps`` (from step 0 when the run
             stopped before its first checkpoint).
         progress: receives the step count and each logged record (rank 0 only).
-        stop_requested: polled after each step; when it returns True on any rank, the loop checkpoints and stops
-            ("interrupted").
+        stop_requested: polled after each step (in a multi-process run, where the cadence has the ranks agree: every
+            ``nonfinite_check_every`` steps or where anything is written); when it returns True on any rank, the loop
+            checkpoints and stops ("interrupted").
         announce: called with the run folder once it is claimed, before training starts.
 
     Returns:
@@ -157,10 +158,11 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                     if due.log:
                         distributed.check_in_sync({"G": nets.G, "D": nets.D}, world, state.step)
                         record = records.log_window(state.step, plan_record(plan, state.images))
+                    validate = validator is not None and due.validate
                     if world.main and due.sample:
                         records.picture(state.step, save_samples(run_dir, state.step, nets.sampler, nets.latent_dim,
                                                                  device, cfg.seed, data.loaded, data.num_classes))
-                    if world.main and validator is not None and due.validate:
+                    if world.main and validate:
                         val_record, improved = validator.validate(nets.sampler, state)
                         val_record["elapsed_s"] = round(state.elapsed_s, 3)
                         records.write(val_record)
@@ -173,11 +175,15 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                         checkpoint("last")
                     if progress:
                         progress.update(state.step, record or None)
-                    # Ranks stop together: rank 0 alone validates (early stopping), and a signal may reach one rank first.
-                    early, stop = distributed.any_rank([status == "early_stopped", stop_requested()], world)
-                    if early:
-                        status = "early_stopped"
-                        break
+                    if due.sample or validate or due.checkpoint:
+                        # the other ranks wait for rank 0's work outside any collective, and learn its verdict
+                        (early,) = distributed.after_main_work([status == "early_stopped"], world)
+                        if early:
+                            status = "early_stopped"
+                            break
+                    # a signal may reach one rank first: the ranks agree on it at the cadence, not every step
+                    stop = (distributed.any_rank([stop_requested()], world)[0] if due.agree or not world.active
+                            else False)
                     if stop and state.step < cfg.steps:
                         if world.main:
                             checkpoint("last")

@@ -13,6 +13,7 @@ from tests.plugins.packages import install_into, write_plugin_package
 
 FAULTY = "ganzoo-faulty"
 TYPO = "ganzoo-typo"
+MISSPELT = "ganzoo-misspelt"
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,35 @@ def faulty_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 raise AssertionError("never reached")
         """,
     })
-    return install_into(site, faulty, typo)
+    misspelt = write_plugin_package(root, MISSPELT, {
+        "plugin.py": """
+            import ganzoo
+
+            GANZOO_API_VERSION = 2
+
+
+            @ganzoo.hookimpl
+            def register_metric(register):  # the hook is register_metrics
+                raise AssertionError("never called")
+
+
+            @ganzoo.hookimpl
+            def register_datasets(register):
+                register(ganzoo.Dataset(name="typo_too", description="a lazy target spelled wrong", kind="points",
+                                        load=ganzoo.lazy("ganzoo_misspelt.impl:lod")))
+                register(ganzoo.Dataset(name="fine", description="resolves", kind="points",
+                                        load=ganzoo.lazy("ganzoo_misspelt.impl:load")))
+
+
+            def register_losses(register):  # a hook's name without @ganzoo.hookimpl
+                pass
+        """,
+        "impl.py": """
+            def load(request):
+                raise AssertionError("never reached")
+        """,
+    })
+    return install_into(site, faulty, typo, misspelt)
 
 
 def _checks(site: Path, dist: str) -> tuple[list[dict], int]:
@@ -125,9 +154,16 @@ def test_the_in_repo_plugins_pass(run_cli, dist: str) -> None:
     assert sum("one training step" in line for line in lines) >= 1
 
 
-def test_ganzoos_own_built_ins_pass_the_same_checks(run_cli) -> None:
+@pytest.mark.parametrize("data", ["as on this machine", "hidden"])
+def test_ganzoos_own_built_ins_pass_the_same_checks(run_cli, monkeypatch, tmp_path: Path, data: str) -> None:
     """The built-ins are plugins like any other: every architecture and loss trains a step, every dataset that needs
-    no files loads within its declared range, every metric returns its primary key."""
+    no files loads within its declared range, every metric returns its primary key. With the data folders hidden (a
+    fresh machine: no Debian dataset, nothing fetched, an empty cache), what needs files is a skip, never a FAIL."""
+    if data == "hidden":
+        import ganzoo.data.idx
+
+        monkeypatch.setattr(ganzoo.data.idx, "DEFAULT_MNIST_DIRS", (str(tmp_path / "no-debian-datasets"),))
+        monkeypatch.setenv("GANZOO_CACHE_DIR", str(tmp_path / "empty-cache"))
     result = run_cli("check-plugin", "ganzoo", "--json")
     assert result.exit_code == 0
     checks = json.loads(result.stdout)
@@ -138,6 +174,11 @@ def test_ganzoos_own_built_ins_pass_the_same_checks(run_cli) -> None:
     # 'wasserstein' needs a Lipschitz critic, which only a plugin (sngan) declares: said, not failed
     assert _verdict(checks, "loss 'wasserstein': not trained")["verdict"] == "warn"
     assert {"verdict": "skip", "what": "dataset 'folder'", "detail": "it needs files: pass --data-dir DIR to check it"} in checks
+    if data == "hidden":
+        for name, fix in (("mnist", "install Debian's dataset-fashion-mnist"), ("mnist_digits", "ganzoo fetch mnist_digits")):
+            (found,) = [c for c in checks if c["what"] == f"dataset {name!r}"]
+            assert found["verdict"] == "skip" and "not on this machine" in found["detail"], found
+            assert fix in found["detail"], found  # the reason names what provides the data
 
 
 def test_an_unknown_distribution_is_one_line(run_cli) -> None:
@@ -169,8 +210,25 @@ def test_a_misspelled_lazy_target_fails_before_anything_runs_it(faulty_site: Pat
     lines = proc.stdout.strip().splitlines()
     assert ("FAIL  dataset 'typo_points': load = lazy('ganzoo_typo.impl:lod'): lazy target 'ganzoo_typo.impl:lod': "
             "module 'ganzoo_typo.impl' has no 'lod'; did you mean ganzoo_typo.impl:load?") in lines
-    assert "skip  training, data and metric checks: fix the failures above first" in lines
+    assert "skip  dataset 'typo_points': training, data and metric checks: a lazy target above does not resolve: fix it first" in lines
     assert lines[-1] == f"{TYPO} fails check-plugin (2 ok, 1 skip, 1 FAIL)"
+
+
+def test_a_plugin_the_loader_rejects_gets_every_finding_in_one_pass(faulty_site: Path) -> None:
+    """A misspelled hook makes the loader reject the plugin whole; check-plugin still names each problem on its own line
+    and resolves the lazy targets of the hooks that are well formed, then says what could not run."""
+    proc = run_subprocess(["check-plugin", MISSPELT], env={"PYTHONPATH": str(faulty_site)})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    load = "FAIL  load ganzoo_misspelt = ganzoo_misspelt.plugin: "
+    assert load + "register_metric is not a ganzoo hook: did you mean 'register_metrics'?" in lines
+    assert load + "register_losses is not marked @ganzoo.hookimpl, so ganzoo never calls it: decorate it" in lines
+    assert ("FAIL  dataset 'typo_too': load = lazy('ganzoo_misspelt.impl:lod'): lazy target 'ganzoo_misspelt.impl:lod': "
+            "module 'ganzoo_misspelt.impl' has no 'lod'; did you mean ganzoo_misspelt.impl:load?") in lines
+    assert "ok    dataset 'fine': load = lazy('ganzoo_misspelt.impl:load'): resolves" in lines
+    assert ("skip  training, data and metric checks: ganzoo cannot train with ganzoo-misspelt until it loads: fix the "
+            "load failures above") in lines
+    assert lines[-1] == f"{MISSPELT} fails check-plugin (2 ok, 1 skip, 3 FAIL)"
 
 
 def test_lazy_problems_names_each_target_that_does_not_resolve() -> None:

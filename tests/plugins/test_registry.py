@@ -194,6 +194,21 @@ def test_a_version_1_plugin_is_told_what_to_change() -> None:
     assert "give a Loss either kind or discriminator" in failure.error and "GANZOO_API_VERSION = 2" in failure.error
 
 
+def test_the_version_1_message_pins_a_release_that_provides_api_1() -> None:
+    """The release number moves with the contract: this ganzoo's major.minor is the series of the API it provides, so the
+    pin the version-1 message gives excludes this release and every later one."""
+    from ganzoo import __version__
+    from ganzoo.hookspecs import API_RELEASES, API_VERSION
+
+    ns, package, version = _plugin("ganzoo-old", register_datasets=lambda register: register(_dataset("olddata")))
+    ns.GANZOO_API_VERSION = 1
+    (failure,) = make_registry((ns, package, version)).failures
+    series = ".".join(__version__.split(".")[:2])
+    assert API_RELEASES[API_VERSION] == series, f"ganzoo {__version__} provides plugin API {API_VERSION}: bump one of them"
+    assert f"or pin ganzoo<{series} for ganzoo-old" in failure.error
+    assert tuple(map(int, API_RELEASES[1].split("."))) < tuple(map(int, series.split(".")))
+
+
 def test_a_loss_gives_kind_or_discriminator_not_both() -> None:
     from ganzoo.errors import PluginError
     from ganzoo.specs import validate_spec

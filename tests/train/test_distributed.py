@@ -20,6 +20,7 @@ from safetensors.torch import load_file
 
 from ganzoo.train.checkpoint import load_checkpoint
 from tests.conftest import run_subprocess
+from tests.plugins.packages import install_into, write_plugin_package
 
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 needs_two_cores = pytest.mark.skipif(CORES < 2, reason="a 2-process run needs 2 CPU cores")
@@ -118,3 +119,62 @@ def test_a_rank_killed_mid_run_stops_the_run_and_leaves_a_loadable_checkpoint(tm
     assert state["step"] >= 2 and state["step"] % 2 == 0
     resumed = run_subprocess(["train", "--resume", str(run), "--steps", str(state["step"] + 2), "--quiet"])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+
+SLEEPY = """
+    import os
+    import time
+
+    import ganzoo
+
+    GANZOO_API_VERSION = 2
+    _slept = []
+
+
+    def compute(inp):
+        if not _slept:  # the first validation only: it outlasts the collective timeout, the later ones are quick
+            _slept.append(True)
+            time.sleep(float(os.environ["SLEEPY_SECONDS"]))
+        return {"score": float(len(inp.fake))}
+
+
+    @ganzoo.hookimpl
+    def register_metrics(register):
+        register(ganzoo.Metric(name="sleepy", description="sleeps through its first validation", primary="score",
+                               compute=compute, higher_is_better=False, data_kinds=("points",)))
+"""
+
+
+@pytest.fixture(scope="module")
+def sleepy_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root, site = tmp_path_factory.mktemp("sleepy-src"), tmp_path_factory.mktemp("sleepy-site")
+    return install_into(site, write_plugin_package(root, "ganzoo-sleepy", {"plugin.py": SLEEPY}))
+
+
+@needs_two_cores
+def test_a_validation_longer_than_the_collective_timeout_does_not_fail_the_job(tmp_path: Path, sleepy_site: Path) -> None:
+    """Rank 0 validates alone for 3x the collective timeout while rank 1 waits for it outside any collective (in the
+    main-work group, whose timeout is a day); both then train on. Before, rank 1 waited inside the next step's
+    all-reduce, and gloo failed the job with "Timed out waiting 8000ms"."""
+    run = tmp_path / "slow-validation"
+    proc = run_subprocess(["train", "--nproc", "2", "--arch", "wgan_gp", "--dataset", "ring", "--batch-size", "32",
+                           "--steps", "4", "--val-every", "2", "--val-metric", "sleepy", "--val-samples", "64",
+                           "--sample-every", "0", "--log-every", "1", "--out", str(run), "--quiet"],
+                          env={"PYTHONPATH": str(sleepy_site), "GANZOO_DIST_TIMEOUT": "8", "SLEEPY_SECONDS": "24"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "val" in r] == [2, 4]
+    assert [r["step"] for r in records if "d_loss" in r] == [1, 2, 3, 4]  # each checked the ranks' weights agree
+    assert load_checkpoint(run / "checkpoints" / "last.safetensors")[1]["step"] == 4
+
+
+def test_the_ranks_agree_on_a_stop_only_where_the_cadence_checks_or_writes() -> None:
+    """No collective or host sync every step to learn of a stop request: the ranks agree where the guard checks (every
+    nonfinite_check_every steps) or anything is written, and at the last step."""
+    from ganzoo.train.cadence import Cadence
+
+    cadence = Cadence(steps=95, log_every=50, sample_every=0, val_every=40, checkpoint_every=0, check_every=10)
+    agreed = [t for t in range(1, 96) if cadence.due(t).agree]
+    assert agreed == [10, 20, 30, 40, 50, 60, 70, 80, 90, 95]
+    quiet = Cadence(steps=95, log_every=50, sample_every=0, val_every=0, checkpoint_every=0, check_every=0)
+    assert [t for t in range(1, 96) if quiet.due(t).agree] == [50, 95]  # the guard off: where the run logs

@@ -135,3 +135,46 @@ def test_an_infinite_gradient_behind_a_finite_loss_is_caught_by_the_parameter_ch
     assert event is not None and event["action"] == "skip" and state.step == 0
     assert all(torch.equal(a, b) for a, b in zip(good, net.parameters()))
     assert guard.check(distributed.World()) is None  # the restored window is clean
+
+
+def test_the_rollback_snapshot_is_one_copy_reused_in_place_and_restores_exactly() -> None:
+    """Bounded guard memory: the snapshot holds one copy of the weights and optimizer state (BatchNorm buffers and
+    Adam's moments included), every later take overwrites the same buffers, and a restore brings back exactly what was
+    taken without handing the optimizer the snapshot's own tensors (its next update would otherwise change the copy)."""
+    from ganzoo.train.guard import Snapshot
+    from ganzoo.train.state import TrainState
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 6 * 6, 1))
+    net = net.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(net.parameters(), lr=0.1)
+
+    def update() -> None:
+        opt.zero_grad()
+        net(torch.randn(5, 1, 8, 8)).square().mean().backward()
+        opt.step()
+
+    update()
+    state = TrainState(step=3)
+    snapshot = Snapshot(torch.device("cpu"))
+    snapshot.take({"D": net}, {"opt": opt}, state)
+    buffers = [b.data_ptr() for b in snapshot.buffers]
+    live = [*net.state_dict().values(), *(v for s in opt.state.values() for v in s.values())]
+    assert snapshot.nbytes == sum(t.numel() * t.element_size() for t in live)  # one copy, not two
+    update()
+    snapshot.take({"D": net}, {"opt": opt}, state)
+    assert [b.data_ptr() for b in snapshot.buffers] == buffers  # overwritten in place: no allocation per check
+    taken = ({k: v.clone() for k, v in net.state_dict().items()},
+             {k: v.clone() for k, v in opt.state[next(net.parameters())].items()}, state.step)
+
+    update()
+    update()
+    state.step = 9
+    snapshot.restore({"D": net}, {"opt": opt}, state)
+    assert all(torch.equal(v, taken[0][k]) for k, v in net.state_dict().items())
+    first = opt.state[next(net.parameters())]
+    assert all(torch.equal(first[k], taken[1][k]) for k in taken[1]) and state.step == taken[2] == 3
+    assert not {v.data_ptr() for s in opt.state.values() for v in s.values()} & set(buffers)
+    update()  # trains on from the restored point, leaving the snapshot as it was
+    snapshot.restore({"D": net}, {"opt": opt}, state)
+    assert all(torch.equal(v, taken[0][k]) for k, v in net.state_dict().items())
