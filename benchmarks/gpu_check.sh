@@ -54,6 +54,9 @@ $PY -m ganzoo train --nproc 2 --device $dev --arch wgan_gp --dataset digits --im
   --quiet --val-every 0 --sample-every 0 --log-every 10 --out "$out/run-ddp-$dev" 2>&1 | tail -1 | tee -a "$out/train.txt" || status=1
 $PY -m pytest -q tests/train/test_distributed.py 2>&1 | tail -3 | tee -a "$out/tests.txt" || status=1
 
+echo "== the non-finite guard's rollback snapshot on the GPU (pinned CPU buffers against the old deep copy)"
+$PY -m benchmarks.guard_snapshot --device cuda --rounds 2 2>&1 | tee "$out/guard_snapshot_cuda.txt" || status=1
+
 echo "== ganzoo against the plain eager loop on the GPU (ring and digits, 3 rounds in alternation)"
 $PY -m benchmarks.iteration --device cuda --variants ganzoo ganzoo_double_backward peer --rounds 3 2>&1 \
   | tee "$out/iteration_cuda.txt" || status=1
