@@ -23,11 +23,12 @@ CUDA_ARCHS ?= 8.0;9.0
 CUDA_HOME ?= $(firstword $(wildcard /usr/local/cuda) $(patsubst %/bin/nvcc,%,$(shell command -v nvcc)))
 CUDA_STAMP := $(CUDA_VENV)/.ganzoo-cuda-installed
 
-.PHONY: install demo test test-all bench cuda-check clean help
+.PHONY: install demo lint test test-all bench cuda-check clean help
 
 help:
 	@echo "make demo      set up .venv (torch $(TORCH_VERSION) CPU, ganzoo + compiled extension) and run a short demo"
-	@echo "make test      the same set-up, then the test suite (what CI runs)"
+	@echo "make test      the same set-up, then lint (ruff), types (mypy) and the test suite (what CI runs)"
+	@echo "make lint      ruff over the package, tests, plugins and benchmarks; mypy over the plugin contract and train/"
 	@echo "make test-all  the test suite including tests marked slow"
 	@echo "make bench     the benchmark suite (fused vs eager vs torch.compile), ganzoo vs a plain eager loop, the critic-step breakdown"
 	@echo "make cuda-check build the CUDA kernels against torch $(CUDA_TORCH_VERSION) (CUDA) in $(CUDA_VENV); no GPU needed"
@@ -51,7 +52,12 @@ demo: $(STAMP)
 	# wgan_gp on the embedded ring (8,000 steps, about 70 s on 2 cores); each demo gets its own runs/wgan_gp-ring[-N]
 	$(BIN)/ganzoo train --arch wgan_gp
 
-test: $(STAMP)
+# the rule set and the files mypy checks are in pyproject.toml; both run at zero findings
+lint: $(STAMP)
+	$(BIN)/ruff check ganzoo tests plugins benchmarks
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 test-all: $(STAMP)

@@ -70,7 +70,9 @@ class Workload:
 
     def run_ganzoo(self, fused: bool = True) -> float:
         from ganzoo.train import train
+        from ganzoo.train.allocator import tune_allocator
 
+        tune_allocator()  # as `ganzoo train` does on the CPU (a no-op under GANZOO_ALLOCATOR=system)
         timer = _LoopTimer()
         with tempfile.TemporaryDirectory() as tmp:
             train(self.resolved(fused=fused), Path(tmp) / "run", progress=timer)

@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
-from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.errors import ConfigError
 
 __all__ = ["Run", "open_run", "train"]
 
@@ -109,7 +109,8 @@ def open_run(path: PathLike) -> Run:
 
 
 def train(arch: Optional[str] = None, *, out: Optional[PathLike] = None, resume: Optional[PathLike] = None,
-          set: Optional[Mapping[str, Any]] = None, progress: bool = False, **options: Any) -> Run:  # noqa: A002
+          set: Optional[Mapping[str, Any]] = None, progress: bool = False, tune_malloc: bool = False,
+          **options: Any) -> Run:  # noqa: A002
     """Train a GAN as ``ganzoo train`` does and return its run.
 
     Args:
@@ -119,6 +120,9 @@ def train(arch: Optional[str] = None, *, out: Optional[PathLike] = None, resume:
         set: architecture hyper-parameters, data options (``"data.KEY"``) and trainer fields, as ``--set KEY=VALUE``
             takes them, e.g. ``{"hidden": 64, "data.n": 5000}``.
         progress: show a progress bar on stderr.
+        tune_malloc: set glibc's malloc up for the training loop as ``ganzoo train`` does on the CPU (faster CPU steps;
+            the setting lasts for the rest of the process, which keeps up to its peak heap: ``ganzoo.train.allocator``).
+            Off by default, because a library call must not change a notebook's process behind its back.
         **options: the command line's options by their Python names: ``dataset``, ``loss``, ``steps``,
             ``batch_size``, ``lr_g``, ``betas=(0.5, 0.9)``, ``conditional=True``, ``image_size``, ``device``,
             ``seed``, ``val_every``, ...
@@ -128,7 +132,7 @@ def train(arch: Optional[str] = None, *, out: Optional[PathLike] = None, resume:
     """
     from ganzoo.registry import default_registry
     from ganzoo.train import train as run_training
-    from ganzoo.train.config import resolve_config, resolve_resume
+    from ganzoo.train.config import resolve_run
 
     _check_option_names(options)
     if resume is not None and out is not None:
@@ -136,15 +140,18 @@ def train(arch: Optional[str] = None, *, out: Optional[PathLike] = None, resume:
     set_items = [f"{key}={_as_set_value(value)}" for key, value in (set or {}).items()]
     registry = default_registry()
     given = {"arch": arch, **options}
-    resolved = (resolve_resume(registry, Path(resume), given, set_items) if resume is not None
-                else resolve_config(registry, given, set_items))
+    resolved = resolve_run(registry, Path(resume) if resume is not None else None, given, set_items)
     folder = resume if resume is not None else out
+    if tune_malloc:
+        from ganzoo.train.allocator import tune_allocator
+        from ganzoo.train.models import pick_device
+
+        if pick_device(resolved.config.device).type == "cpu":
+            tune_allocator()
     result = run_training(resolved, Path(folder) if folder is not None else None, resume=resume is not None,
                           progress=_progress_bar() if progress else None)
     if result.status == "diverged":
-        raise GanzooError(f"training diverged: losses or gradients stayed NaN/Inf through every rollback (see "
-                          f"{result.run_dir}/metrics.jsonl); the last good checkpoint is kept: start a new run with "
-                          "lower lr_g/lr_d or grad_clip")
+        raise result.diverged_error(resolved.config.max_rollbacks, "lr_g/lr_d or grad_clip")
     return Run(result.run_dir, result.status)
 
 

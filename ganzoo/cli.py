@@ -165,9 +165,8 @@ def data_command(name: str, data_dir: Optional[str], image_size: Optional[int], 
 def fetch_command(name: str, origin: Optional[str]) -> None:
     """Download what a dataset or metric needs once (mnist_digits: real MNIST digits; inception: the Inception network)
     into ganzoo's cache; training and eval then read only the cache, never the network."""
-    from ganzoo.registry import default_registry
-
     from ganzoo.errors import UnknownNameError
+    from ganzoo.registry import default_registry
 
     registry = default_registry()
     try:
@@ -318,7 +317,9 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
 
     from ganzoo.registry import default_registry
     from ganzoo.train import distributed, train
-    from ganzoo.train.config import ResumeChangeError, resolve_config, resolve_resume
+    from ganzoo.train.allocator import tune_allocator
+    from ganzoo.train.config import ResumeChangeError, resolve_run
+    from ganzoo.train.models import pick_device
 
     if nproc is not None and distributed.world().active:
         raise click.UsageError("--nproc starts torchrun itself: drop it when running under torchrun")
@@ -330,11 +331,12 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
 
     registry = default_registry()
     try:
-        resolved = (resolve_resume(registry, Path(resume), options, set_items) if resume
-                    else resolve_config(registry, options, set_items))
+        resolved = resolve_run(registry, Path(resume) if resume else None, options, set_items)
     except ResumeChangeError as exc:
         raise click.UsageError(str(exc)) from None
     cfg = resolved.config
+    if pick_device(cfg.device).type == "cpu":
+        tune_allocator()  # this process is ganzoo's alone: the step's buffers stay mapped (ganzoo.train.allocator)
 
     def announce(run_dir: Path, world: distributed.World) -> None:
         if world.main:
@@ -360,9 +362,7 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
         return
     run_dir = result.run_dir
     if result.status == "diverged":
-        raise GanzooError(f"training diverged: losses or gradients stayed NaN/Inf through {cfg.max_rollbacks} rollbacks "
-                          f"with halved learning rates (see {run_dir}/metrics.jsonl); the last good checkpoint is kept "
-                          f"in {run_dir}/checkpoints: start a new run with lower --lr-g/--lr-d or --grad-clip")
+        raise result.diverged_error(cfg.max_rollbacks, "--lr-g/--lr-d or --grad-clip")
     last = result.last
     parts = [f"{result.status} at step {result.step}"]
     if "d_loss" in last:

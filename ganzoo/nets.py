@@ -8,8 +8,8 @@ import math
 from typing import Optional, Sequence
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 __all__ = ["MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "dcgan_init", "NORMS"]
 
@@ -61,8 +61,10 @@ class MLPDiscriminator(nn.Module):
 
     def linear_chain(self) -> Optional[tuple[list[nn.Linear], float]]:
         """The Linear layers, head last, and the LeakyReLU slope between them, when the critic is nothing else (no
-        LayerNorm, no label projection): the form ``ganzoo.ops.mlp_critic_grads`` differentiates by hand. Else None."""
-        if self.embed is not None:
+        LayerNorm, no label projection): the form ``ganzoo.ops.mlp_critic_grads`` differentiates by hand (the
+        ``ganzoo.specs.LinearChainCritic`` capability). Else None, and always None for a subclass, whose ``forward`` may
+        compute something else: it offers its own ``linear_chain`` if it is still the chain."""
+        if type(self) is not MLPDiscriminator or self.embed is not None:
             return None
         layers = list(self.features)
         linears, activations = layers[0::2], layers[1::2]

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from benchmarks.peer import PeerSettings, peer_networks, train_peer
+from ganzoo.data import load_dataset
 from ganzoo.registry import default_registry
 from ganzoo.train.config import resolve_config
-from ganzoo.data import load_dataset
 
 
 def _built(options: dict):

@@ -7,8 +7,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganzoo.nets import (ConvDiscriminator, ConvGenerator, MLPDiscriminator, dcgan_init, project_to_4x4,
-                         upsample_to_one_channel)
+from ganzoo.nets import (
+    ConvDiscriminator,
+    ConvGenerator,
+    MLPDiscriminator,
+    dcgan_init,
+    project_to_4x4,
+    upsample_to_one_channel,
+)
 
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])

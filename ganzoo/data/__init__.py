@@ -5,11 +5,11 @@ Every loader returns ``LoadedData``: float32 tensors (images in [-1, 1], shape (
 """
 
 from ganzoo.data.common import GanzooWarning, check_image_size, holdout_indices, load_dataset, to_image_tensor
+from ganzoo.data.digits import load_digits
 from ganzoo.data.folder import load_folder
 from ganzoo.data.idx import load_idx_dataset, read_idx
 from ganzoo.data.npz import load_npz
 from ganzoo.data.toy import grid_centres, load_grid, load_ring, load_swissroll, ring_centres
-from ganzoo.data.digits import load_digits
 
 __all__ = [
     "GanzooWarning",

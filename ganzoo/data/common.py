@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ganzoo.errors import DataError, GanzooWarning
+from ganzoo.seeding import SPLIT_SEED
 
 __all__ = ["GanzooWarning", "MIN_IMAGE_SIZE", "MAX_IMAGE_SIZE", "VAL_FRACTION", "check_image_size", "holdout_indices",
            "to_image_tensor", "load_dataset"]
@@ -15,7 +16,6 @@ MIN_IMAGE_SIZE = 4
 MAX_IMAGE_SIZE = 1024
 VAL_FRACTION = 0.1
 # The split must not move with the training seed, or runs with different seeds would be scored on different data.
-_SPLIT_SEED = 20140610
 
 
 def check_image_size(size: int) -> int:
@@ -32,7 +32,7 @@ def holdout_indices(n: int, split: str, fraction: float = VAL_FRACTION) -> torch
     """Indices of the ``"train"`` or ``"val"`` part of ``n`` samples, from a fixed permutation (at least one in each)."""
     if split not in ("train", "val"):
         raise DataError(f"unknown split {split!r}: use 'train' or 'val'")
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(_SPLIT_SEED))
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(SPLIT_SEED))
     n_val = min(max(1, round(n * fraction)), n - 1) if n > 1 else 0
     return perm[:n_val] if split == "val" else perm[n_val:]
 

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Mapping, Optional
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from ganzoo.errors import ConfigError, GanzooWarning
 from ganzoo.io import atomic_path, cache_dir
+from ganzoo.seeding import torch_seeded
 from ganzoo.specs import MetricInput
 
 __all__ = [
@@ -177,23 +178,24 @@ def _fingerprint(x: torch.Tensor, y: torch.Tensor, prefix: str) -> str:
 
 def _train(x: torch.Tensor, y: torch.Tensor, num_classes: int, recipe: ClassifierRecipe) -> DomainClassifier:
     """Adam 1e-3, batch 128, the recipe's number of updates and augmentation. Seeded: the same data gives the same
-    network for the same thread count (another count rounds differently)."""
-    torch.manual_seed(0)
-    net = DomainClassifier(x.shape[1], num_classes, recipe)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    gen = torch.Generator().manual_seed(0)
-    batch = min(128, len(x))
-    net.train()
-    for step in range(recipe.updates(len(x), batch)):
-        idx = torch.randint(len(x), (batch,), generator=gen)
-        xb = x[idx]
-        if recipe.shifts:  # one pixel either way: digits are not centred alike
-            shift = torch.randint(-1, 2, (2,), generator=gen).tolist()
-            xb = torch.roll(xb, shifts=shift, dims=(2, 3))
-        loss = F.cross_entropy(net(xb), y[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    network for the same thread count (another count rounds differently). The initial weights and the large recipe's
+    dropout draw from torch's global generator, seeded for this function only."""
+    with torch_seeded(0):
+        net = DomainClassifier(x.shape[1], num_classes, recipe)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        gen = torch.Generator().manual_seed(0)
+        batch = min(128, len(x))
+        net.train()
+        for _ in range(recipe.updates(len(x), batch)):
+            idx = torch.randint(len(x), (batch,), generator=gen)
+            xb = x[idx]
+            if recipe.shifts:  # one pixel either way: digits are not centred alike
+                shift = torch.randint(-1, 2, (2,), generator=gen).tolist()
+                xb = torch.roll(xb, shifts=shift, dims=(2, 3))
+            loss = F.cross_entropy(net(xb), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
     return net.eval()
 
 

@@ -20,9 +20,9 @@ _HOMES = {
     "generator_loss": "losses", "wasserstein_drift_loss": "losses",
     "relativistic_discriminator_loss": "losses", "relativistic_generator_loss": "losses",
     "gradient_penalty": "penalty", "interpolate": "penalty",
-    "critic_tail": "tail",
+    "critic_tail": "tail", "CriticStats": "stats",
     "mlp_critic_grads": "mlp_critic",
-    "critic_tail_ref": "reference", "discriminator_loss_ref": "reference", "generator_loss_ref": "reference",
+    "critic_tail_ref": "reference", "discriminator_loss_ref": "reference", "logit_stats_ref": "reference", "generator_loss_ref": "reference",
     "gradient_penalty_ref": "reference", "interpolate_ref": "reference", "mlp_critic_ref": "reference",
     "mlp_critic_grads_ref": "reference",
 }

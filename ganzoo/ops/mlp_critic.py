@@ -15,6 +15,7 @@ import torch
 from ganzoo.ops._impl import use_extension
 from ganzoo.ops.kinds import loss_kind as find_loss_kind, penalty_kind as find_penalty_kind
 from ganzoo.ops.reference import mlp_critic_grads_ref
+from ganzoo.ops.stats import CriticStats
 
 __all__ = ["mlp_critic_grads"]
 
@@ -23,7 +24,7 @@ def mlp_critic_grads(real: torch.Tensor, fake: torch.Tensor, point: Optional[tor
                      weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], slope: float = 0.2,
                      loss_kind: str = "wasserstein", penalty_kind: str = "two_sided", weight: float = 10.0,
                      center: float = 1.0, label_smoothing: float = 0.0, *, impl: Optional[str] = None
-                     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+                     ) -> tuple[torch.Tensor, CriticStats, list[torch.Tensor], list[torch.Tensor]]:
     """The critic's loss on ``real`` and ``fake``, with the penalty on g = dD(x)/dx at ``point`` (none when None), and its
     gradients in the critic's parameters.
 
@@ -36,8 +37,8 @@ def mlp_critic_grads(real: torch.Tensor, fake: torch.Tensor, point: Optional[tor
         impl: ``"auto"``, ``"ext"``, ``"ref"`` or None for the current default.
 
     Returns:
-        ``(loss, stats, weight_grads, bias_grads)``: the loss (0-d, penalty included), ``[mean D(real), mean D(fake),
-        accuracy, penalty]``, and one gradient per weight and bias. Nothing is recorded for autograd.
+        ``(loss, stats, weight_grads, bias_grads)``: the loss (0-d, penalty included), its ``CriticStats``, and one
+        gradient per weight and bias. Nothing is recorded for autograd.
     """
     l_code, p_code = find_loss_kind(loss_kind).code, find_penalty_kind(penalty_kind).code
     if label_smoothing and loss_kind != "bce":
@@ -49,6 +50,6 @@ def mlp_critic_grads(real: torch.Tensor, fake: torch.Tensor, point: Optional[tor
                 real.detach(), fake.detach(), None if point is None else point.detach(),
                 [w.detach() for w in weights], [b.detach() for b in biases], float(slope), l_code,
                 float(label_smoothing), p_code, float(weight), float(center))
-        return loss, stats, list(weight_grads), list(bias_grads)
+        return loss, CriticStats.of(stats), list(weight_grads), list(bias_grads)
     return mlp_critic_grads_ref(real, fake, point, list(weights), list(biases), slope, loss_kind, label_smoothing,
                                 penalty_kind, weight, center)

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ganzoo.ops.kinds import LOSS_KINDS, PENALTY_KINDS
+from ganzoo.ops.stats import CriticStats
 
 __all__ = ["discriminator_loss_ref", "generator_loss_ref", "logit_stats_ref", "gradient_penalty_ref", "interpolate_ref",
            "critic_tail_ref", "mlp_critic_ref", "mlp_critic_grads_ref"]
@@ -78,13 +79,13 @@ def interpolate_ref(fake: torch.Tensor, real: torch.Tensor, eps: torch.Tensor) -
 
 
 def critic_tail_ref(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, loss_kind: str, label_smoothing: float,
-                    penalty_kind: str, weight: float, center: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """(loss + penalty, stats = [mean D(real), mean D(fake), accuracy, penalty])."""
+                    penalty_kind: str, weight: float, center: float) -> tuple[torch.Tensor, CriticStats]:
+    """(loss + penalty, its ``CriticStats``)."""
     loss = discriminator_loss_ref(loss_kind, real, fake, label_smoothing)
     penalty = gradient_penalty_ref(grad, penalty_kind, weight, center)
     logit_stats = logit_stats_ref(real, fake)
     stats = torch.cat([logit_stats, penalty.detach().reshape(1).to(logit_stats.dtype)])
-    return loss + penalty, stats
+    return loss + penalty, CriticStats.of(stats)
 
 
 def mlp_critic_ref(x: torch.Tensor, weights: list[torch.Tensor], biases: list[torch.Tensor], slope: float) -> torch.Tensor:
@@ -98,7 +99,7 @@ def mlp_critic_ref(x: torch.Tensor, weights: list[torch.Tensor], biases: list[to
 def mlp_critic_grads_ref(real: torch.Tensor, fake: torch.Tensor, point: torch.Tensor | None, weights: list[torch.Tensor],
                          biases: list[torch.Tensor], slope: float, loss_kind: str, label_smoothing: float,
                          penalty_kind: str, weight: float, center: float
-                         ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+                         ) -> tuple[torch.Tensor, CriticStats, list[torch.Tensor], list[torch.Tensor]]:
     """The critic loss of ``mlp_critic_ref`` on real and fake, plus the penalty on g = dD/dx at ``point`` (none when
     None), and its gradients in the weights and biases, by autograd's double backward (what every eager WGAN-GP loop
     computes) -> (loss, stats as ``critic_tail_ref``'s, weight gradients, bias gradients)."""
@@ -108,7 +109,7 @@ def mlp_critic_grads_ref(real: torch.Tensor, fake: torch.Tensor, point: torch.Te
         d_real, d_fake = mlp_critic_ref(real, ws, bs, slope), mlp_critic_ref(fake, ws, bs, slope)
         if point is None:
             loss = discriminator_loss_ref(loss_kind, d_real, d_fake, label_smoothing)
-            stats = torch.cat([logit_stats_ref(d_real, d_fake), logit_stats_ref(d_real, d_fake).new_zeros(1)])
+            stats = CriticStats.of(logit_stats_ref(d_real, d_fake))
         else:
             x = point.detach().requires_grad_(True)
             (g,) = torch.autograd.grad(mlp_critic_ref(x, ws, bs, slope).sum(), x, create_graph=True)

@@ -12,13 +12,14 @@ import torch
 from ganzoo.ops._impl import use_extension
 from ganzoo.ops.kinds import loss_kind as find_loss_kind, penalty_kind as find_penalty_kind
 from ganzoo.ops.reference import critic_tail_ref
+from ganzoo.ops.stats import CriticStats
 
 __all__ = ["critic_tail"]
 
 
 def critic_tail(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, loss_kind: str = "wasserstein",
                 penalty_kind: str = "two_sided", weight: float = 10.0, center: float = 1.0, label_smoothing: float = 0.0,
-                *, impl: Optional[str] = None) -> tuple[torch.Tensor, torch.Tensor]:
+                *, impl: Optional[str] = None) -> tuple[torch.Tensor, CriticStats]:
     """The critic's total loss and its statistics.
 
     Args:
@@ -29,7 +30,8 @@ def critic_tail(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, loss
         impl: ``"auto"``, ``"ext"``, ``"ref"`` or None for the current default.
 
     Returns:
-        ``(loss, stats)``: a 0-d tensor, and ``[mean D(real), mean D(fake), accuracy, penalty]`` on the same device.
+        ``(loss, stats)``: a 0-d tensor, and its ``CriticStats`` (mean D(real), mean D(fake), accuracy, penalty) on
+        the same device.
     """
     l_code, p_code = find_loss_kind(loss_kind).code, find_penalty_kind(penalty_kind).code
     if label_smoothing and loss_kind != "bce":
@@ -37,5 +39,5 @@ def critic_tail(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, loss
     if use_extension(impl, real, fake, grad):
         loss, _, _, _, stats = torch.ops.ganzoo.critic_tail(real, fake, grad, l_code, float(label_smoothing), p_code,
                                                              float(weight), float(center))
-        return loss, stats
+        return loss, CriticStats.of(stats)
     return critic_tail_ref(real, fake, grad, loss_kind, label_smoothing, penalty_kind, weight, center)

@@ -9,6 +9,7 @@ import torch
 
 from ganzoo.data.common import load_dataset
 from ganzoo.errors import ConfigError
+from ganzoo.seeding import ORDER_SEED_STRIDE
 from ganzoo.specs import DataInfo, LoadedData, Plan, Schedule
 from ganzoo.train import distributed
 from ganzoo.train.config import Resolved
@@ -29,7 +30,7 @@ class Batches:
         if epoch not in self._cache:
             if len(self._cache) > 2:
                 self._cache.clear()
-            gen = torch.Generator().manual_seed(self.seed * 1_000_033 + epoch)
+            gen = torch.Generator().manual_seed(self.seed * ORDER_SEED_STRIDE + epoch)
             self._cache[epoch] = torch.randperm(self.n, generator=gen)
         return self._cache[epoch]
 
@@ -83,5 +84,5 @@ class TrainingData:
         idx = self.order.take(state.images, global_batch)[world.part(global_batch)].to(self.x.device)
         state.batches += 1
         state.images += global_batch
-        real = self.x[idx] if schedule is None else schedule.real(self.x[idx], plan)
-        return real, self.y[idx] if self.num_classes else None
+        real = self.x[idx] if schedule is None or plan is None else schedule.real(self.x[idx], plan)
+        return real, self.y[idx] if self.y is not None and self.num_classes else None

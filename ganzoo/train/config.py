@@ -303,11 +303,20 @@ def resolve_resume(registry: Registry, run_dir: Any, options: Mapping[str, Any],
             continue
         if key in RESUMABLE_FIELDS:
             setattr(config, key, value)
-        elif value != getattr(config, key) and not (key == "arch" and value == config.arch):
+        elif value != getattr(config, key):
             flag = "--" + key.replace("_", "-")
             raise ResumeChangeError(f"{run_dir} was trained with {key} {getattr(config, key)!r}; {flag} {value!r} "
                                     "cannot change it when resuming")
     return check_saved(registry, config)
+
+
+def resolve_run(registry: Registry, resume: Optional[Any], options: Mapping[str, Any],
+                set_items: Sequence[str] = ()) -> Resolved:
+    """What ``ganzoo train`` (and ``ganzoo.api.train``) will run: the run in ``resume`` continued with the resumable
+    ``options`` (``resolve_resume``), or a new run from ``options`` and ``--set`` items (``resolve_config``)."""
+    if resume is not None:
+        return resolve_resume(registry, resume, options, set_items)
+    return resolve_config(registry, options, set_items)
 
 
 def check_saved(registry: Registry, config: TrainConfig) -> Resolved:

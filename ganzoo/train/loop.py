@@ -22,11 +22,11 @@ from typing import Any, Callable, Optional, Protocol
 import torch
 
 from ganzoo import __version__
-from ganzoo.errors import ConfigError, GanzooWarning
+from ganzoo.errors import ConfigError, GanzooError, GanzooWarning
 from ganzoo.ops import default_impl
+from ganzoo.seeding import NOISE_SEED
 from ganzoo.specs import Schedule
 from ganzoo.train import distributed
-from ganzoo.train.allocator import tune_allocator
 from ganzoo.train.batches import TrainingData
 from ganzoo.train.cadence import Cadence
 from ganzoo.train.checkpoint import restore_training, save_training
@@ -34,15 +34,20 @@ from ganzoo.train.config import Resolved, TrainConfig
 from ganzoo.train.guard import NonFiniteGuard
 from ganzoo.train.models import Networks, build_networks, pick_device
 from ganzoo.train.records import RunRecords, plan_record, save_loss_curve, save_samples
-from ganzoo.train.run import (checkpoint_path, clean_temp_files, open_run, truncate_metrics, update_run_config,
-                              write_run_config)
+from ganzoo.train.run import (
+    checkpoint_path,
+    clean_temp_files,
+    open_run,
+    truncate_metrics,
+    update_run_config,
+    write_run_config,
+)
 from ganzoo.train.state import TrainState
 from ganzoo.train.steps import critic_step, generator_step, penalty_this_update
 from ganzoo.train.validation import Validator
 
 __all__ = ["TrainResult", "ProgressSink", "train"]
 
-_NOISE_SEED = 1_000_003  # offset that gives the training noise stream its own seed
 
 
 class ProgressSink(Protocol):
@@ -60,6 +65,13 @@ class TrainResult:
     status: str  # "finished", "interrupted", "early_stopped" or "diverged" (non-finite values survived every rollback)
     last: dict[str, Any] = field(default_factory=dict)
     best: Optional[dict[str, Any]] = None
+
+    def diverged_error(self, rollbacks: int, settings: str) -> GanzooError:
+        """The one-line error of a run that diverged; ``settings`` names the learning rates and clipping as the caller's
+        user writes them (``--lr-g/--lr-d or --grad-clip`` on the command line)."""
+        return GanzooError(f"training diverged: losses or gradients stayed NaN/Inf through {rollbacks} rollbacks with "
+                           f"halved learning rates (see {self.run_dir}/metrics.jsonl); the last good checkpoint is kept "
+                           f"in {self.run_dir}/checkpoints: start a new run with lower {settings}")
 
 
 def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = False,
@@ -89,8 +101,6 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
     if penalty is not None and cfg.penalty_weight is not None:
         penalty = dataclasses.replace(penalty, weight=cfg.penalty_weight)
     device = pick_device(cfg.device)
-    if device.type == "cpu":
-        tune_allocator()  # the step's activation buffers stay mapped between steps (ganzoo.train.allocator)
     world = distributed.setup(device.type)  # several processes (torchrun): each rank takes its slice of every batch
     if world.active and device.type == "cuda":
         device = torch.device("cuda", world.local_rank)
@@ -103,7 +113,7 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
         nets = build_networks(resolved.arch, cfg, data.info, device, data.num_classes, world)
         if nets.schedule is not None:
             _warn_if_schedule_unfinished(nets.schedule, cfg, resolved.arch.name)
-        noise = torch.Generator().manual_seed(cfg.seed + _NOISE_SEED)
+        noise = torch.Generator().manual_seed(cfg.seed + NOISE_SEED)
         validator = (Validator(resolved, data.loaded, data.num_classes, nets.latent_dim, device)
                      if resolved.metric is not None else None)
         state = _start(run_dir, resolved, data, nets, noise, world, resume)
@@ -112,7 +122,8 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                  if cfg.nonfinite_check_every and cfg.precision != "fp16" else None)  # fp16 has its loss scaler
         records = RunRecords(run_dir, world, skip_nonfinite=cfg.precision == "fp16")
         cadence = Cadence.of(cfg)
-        status, record, plan = "finished", {}, None
+        status, plan = "finished", None
+        record: dict[str, Any] = {}
         if progress:
             progress.start(cfg.steps, state.step)
 
@@ -162,7 +173,7 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                     if world.main and due.sample:
                         records.picture(state.step, save_samples(run_dir, state.step, nets.sampler, nets.latent_dim,
                                                                  device, cfg.seed, data.loaded, data.num_classes))
-                    if world.main and validate:
+                    if world.main and validator is not None and validate:
                         val_record, improved = validator.validate(nets.sampler, state)
                         val_record["elapsed_s"] = round(state.elapsed_s, 3)
                         records.write(val_record)

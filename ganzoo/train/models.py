@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ganzoo.errors import ConfigError, PluginError
-from ganzoo.nets import MLPDiscriminator
+from ganzoo.seeding import torch_seeded
 from ganzoo.specs import Architecture, DataInfo, GanModels, Plan, Schedule
 from ganzoo.train import distributed
 from ganzoo.train.config import TrainConfig
@@ -171,15 +171,15 @@ class Networks:
 def build_networks(arch: Architecture, cfg: TrainConfig, info: DataInfo, device: torch.device, num_classes: int,
                    world: distributed.World) -> Networks:
     """A new run's networks, initialised from ``cfg.seed``, with their optimizers, scalers and DDP wrappers."""
-    torch.manual_seed(cfg.seed)  # network initialisation is the only user of the global generator
-    models, schedule = build_models(arch, cfg, info, device, num_classes, images=0)
+    with torch_seeded(cfg.seed):  # network initialisation is the only user of the global generator
+        models, schedule = build_models(arch, cfg, info, device, num_classes, images=0)
     G, D = models.generator, models.discriminator
     G_ema = copy.deepcopy(G).requires_grad_(False).eval() if cfg.ema > 0 else None
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
     if channels_last_pays(info, device, amp_dtype):
         for network in (G, D, G_ema):
             if network is not None:
-                network.to(memory_format=torch.channels_last)
+                network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit it
     G_train, D_train = G, D
     if world.active:
         ids = [device.index] if device.type == "cuda" else None
@@ -206,16 +206,21 @@ def channels_last_pays(info: DataInfo, device: torch.device, amp_dtype: Optional
 
 def _critic_layers(D: nn.Module, amp_dtype: Optional[torch.dtype],
                    schedule: Optional[Schedule]) -> Optional[tuple[list[nn.Linear], float]]:
-    """D's layers for the hand-derived critic gradient, or None where the double backward stays: a critic of another
-    form (a plugin's subclass may change forward, so the type must be exactly the built-in), mixed precision and
-    schedules (the op computes in the parameters' own float32 or float64). Under DDP the critic step averages the
-    gradients across ranks itself (``distributed.average_gradients``)."""
-    if type(D) is not MLPDiscriminator or amp_dtype is not None or schedule is not None:
+    """D's layers for the hand-derived critic gradient, when D offers them (``ganzoo.specs.LinearChainCritic``: the
+    built-in MLP critic, or a plugin's), or None where the double backward stays: a critic that does not, mixed
+    precision and schedules (the op computes in the parameters' own float32 or float64). Under DDP the critic step
+    averages the gradients across ranks itself (``distributed.average_gradients``)."""
+    offer = getattr(D, "linear_chain", None)
+    if not callable(offer) or amp_dtype is not None or schedule is not None:
         return None
-    chain = D.linear_chain()
+    chain = offer()
     if chain is None or any(p.dtype not in (torch.float32, torch.float64) for p in D.parameters()):
         return None
-    return chain
+    layers, slope = chain
+    if not layers or not all(isinstance(m, nn.Linear) and m.bias is not None for m in layers) or slope < 0:
+        raise PluginError(f"{type(D).__name__}.linear_chain() must return ([nn.Linear with bias, ...], slope >= 0) or "
+                          f"None, got {len(layers)} layers and slope {slope}")
+    return list(layers), float(slope)
 
 
 def _adam(network: nn.Module, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:

@@ -11,9 +11,9 @@ from typing import Any, Optional
 
 import numpy as np
 import torch
-
 from torch import nn
 
+from ganzoo.seeding import PREVIEW_SEED
 from ganzoo.specs import DataInfo, LoadedData, Plan
 from ganzoo.train import distributed
 from ganzoo.train.models import generate
@@ -22,7 +22,6 @@ from ganzoo.train.run import METRICS_FILE, read_metrics
 __all__ = ["RunRecords", "save_samples", "save_picture", "save_loss_curve", "plan_record"]
 
 PREVIEW_IMAGES, PREVIEW_POINTS = 64, 2500
-_PREVIEW_SEED = 2_000_003  # offset that gives the fixed preview noise its own seed
 
 
 class RunRecords:
@@ -134,7 +133,7 @@ def save_samples(run_dir: Path, step: int, generator: nn.Module, latent_dim: int
     show the stage it has reached); returns its path."""
     n = PREVIEW_IMAGES if data.info.kind == "images" else PREVIEW_POINTS
     labels = torch.arange(n) % num_classes if num_classes else None
-    fake = generate(generator, n, latent_dim, device, torch.Generator().manual_seed(seed + _PREVIEW_SEED), labels)
+    fake = generate(generator, n, latent_dim, device, torch.Generator().manual_seed(seed + PREVIEW_SEED), labels)
     path = run_dir / "samples" / f"step_{step:06d}.png"
     save_picture(path, fake, data.x, data.info, num_classes, step)
     return path

@@ -100,6 +100,7 @@ def open_run(run_dir: Optional[Path], world: distributed.World, *, resume: bool,
     lock = None
     if world.main:
         if resume:
+            assert run_dir is not None, "a resumed run names its folder"
             lock = RunLock(run_dir).acquire()
         else:
             if run_dir is None:

@@ -14,6 +14,7 @@ from torch import nn
 from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.io import atomic_path
 from ganzoo.registry import Registry
+from ganzoo.seeding import torch_seeded
 from ganzoo.specs import DataInfo
 from ganzoo.train.checkpoint import generator_weights, load_checkpoint
 from ganzoo.train.config import TrainConfig, config_from_json
@@ -45,9 +46,10 @@ def load_generator(registry: Registry, run_dir: Path, which: str = "last", devic
     num_classes = info.num_classes if config.conditional else 0
     dev = pick_device(device)
     tensors, state = load_checkpoint(checkpoint_path(run_dir, which), expect={"arch": config.arch})
-    torch.manual_seed(0)
-    # a growing generator at the stage the run had reached when this checkpoint was written
-    models, _ = build_models(arch, config, info, dev, num_classes, images_seen(state, config.batch_size))
+    # a growing generator at the stage the run had reached when this checkpoint was written (its initial weights are
+    # overwritten by the checkpoint's; seeded all the same, so that building it draws the same numbers every time)
+    with torch_seeded(0):
+        models, _ = build_models(arch, config, info, dev, num_classes, images_seen(state, config.batch_size))
     weights, averaged = generator_weights(tensors)
     try:
         models.generator.load_state_dict(weights, strict=True)

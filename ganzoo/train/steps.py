@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Optional
 import torch
 from torch import nn
 
-from ganzoo.ops import critic_tail, gradient_penalty, interpolate, mlp_critic_grads
+from ganzoo.ops import CriticStats, critic_tail, gradient_penalty, interpolate, logit_stats_ref, mlp_critic_grads
 from ganzoo.ops._impl import use_extension
 from ganzoo.specs import Loss, Penalty
 from ganzoo.train import distributed
@@ -32,53 +32,67 @@ def penalty_this_update(penalty: Optional[Penalty], every: int, update: int) -> 
 def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], loss: Loss, penalty: Optional[Penalty],
                 noise: torch.Generator, world: distributed.World, *, label_smoothing: float = 0.0,
                 grad_clip: float = 0.0, guard: Optional[NonFiniteGuard] = None) -> dict[str, torch.Tensor]:
-    """One update of D on a real batch (this rank's slice) and as many detached fakes, with ``penalty`` when given.
+    """One update of D on a real batch (this rank's slice) and as many detached fakes, with ``penalty`` when given,
+    and its log record: ``d_loss`` (without the penalty), ``d_real`` and ``d_fake`` (mean logits), ``d_acc`` (the
+    share of real logits > 0 and fake logits < 0) and ``gp`` (the weighted penalty) when there is one.
 
-    A loss that names a kernel ``kind`` runs loss and penalty as one op (fused unless ``--no-fused``), its statistics
-    from the same pass."""
+    Two implementations compute the same loss and gradients: a critic that offers its layers as a linear chain
+    (``nets.critic_layers``) gets them from ``mlp_critic_grads``'s hand-derived formulas, any other through autograd
+    (a double backward for the penalty). A loss that names a kernel ``kind`` runs loss and penalty as one op (fused
+    unless ``--no-fused``), its statistics from the same pass."""
     global_batch = real.shape[0] * world.size
     mine = world.part(global_batch)
     with nets.autocast(), torch.no_grad():
         z = torch.randn(global_batch, nets.latent_dim, generator=noise)[mine].to(nets.device)
         fake = nets.G(z, y).float()
     if nets.critic_layers is not None and loss.kind is not None and use_extension(None, real, fake):
-        return _critic_step_by_hand(nets, real, fake, loss, penalty, noise, world, label_smoothing, grad_clip, guard)
+        total, stats, grads = _critic_loss_by_hand(nets.critic_layers, real, fake, loss.kind, penalty, noise, world,
+                                                   label_smoothing)
+        distributed.average_gradients([g for _, g in grads], world)  # DDP's averaging, which its hooks do in autograd
+    else:
+        total, stats = _critic_loss_by_autograd(nets, real, fake, y, loss, penalty, noise, world, label_smoothing)
+        grads = None
+    optimizer_step(total, nets.opt_d, nets.scaler_d, nets.D, grad_clip, guard, grads=grads)
+    logged = {"d_loss": total.detach() - stats.penalty, "d_real": stats.real_mean, "d_fake": stats.fake_mean,
+              "d_acc": stats.accuracy}
+    return {**logged, "gp": stats.penalty} if penalty is not None else logged
+
+
+def _critic_loss_by_autograd(nets: Networks, real: torch.Tensor, fake: torch.Tensor, y: Optional[torch.Tensor],
+                             loss: Loss, penalty: Optional[Penalty], noise: torch.Generator, world: distributed.World,
+                             label_smoothing: float) -> tuple[torch.Tensor, CriticStats]:
+    """The critic's loss (penalty included) in autograd's graph, for ``optimizer_step``'s backward."""
     with nets.autocast():
         d_real, d_fake = nets.D_train(real, y).float(), nets.D_train(fake, y).float()
-    logged: dict[str, torch.Tensor] = {}
     if penalty is not None and loss.kind is not None:
         grad = penalty_grad(nets.D_train, penalty, real, fake, y, noise, world, nets.autocast, nets.scaler_d)
-        total, stats = critic_tail(d_real, d_fake, grad, loss.kind, penalty.kind, penalty.weight, penalty.center,
-                                   label_smoothing)
-        logged["gp"] = stats[3]
-        d_loss = total.detach() - stats[3]
-    else:
-        smoothing = {"label_smoothing": label_smoothing} if loss.label_smoothing else {}
-        d_loss = total = loss.discriminator_loss()(d_real, d_fake, **smoothing)
-        if penalty is not None:
-            grad = penalty_grad(nets.D_train, penalty, real, fake, y, noise, world, nets.autocast, nets.scaler_d)
-            logged["gp"] = gradient_penalty(grad, penalty.kind, penalty.weight, penalty.center)
-            total = d_loss + logged["gp"]
-    optimizer_step(total, nets.opt_d, nets.scaler_d, nets.D, grad_clip, guard)
-    return {**logged, "d_loss": d_loss, "d_real": d_real.mean(), "d_fake": d_fake.mean()}
+        return critic_tail(d_real, d_fake, grad, loss.kind, penalty.kind, penalty.weight, penalty.center,
+                           label_smoothing)
+    smoothing = {"label_smoothing": label_smoothing} if loss.label_smoothing else {}
+    total = loss.discriminator_loss()(d_real, d_fake, **smoothing)
+    gp = total.new_zeros(())
+    if penalty is not None:
+        grad = penalty_grad(nets.D_train, penalty, real, fake, y, noise, world, nets.autocast, nets.scaler_d)
+        gp = gradient_penalty(grad, penalty.kind, penalty.weight, penalty.center)
+        total = total + gp
+    # a plugin's own loss has no kernel to compute the statistics in its pass: they come from the logits here
+    logit = logit_stats_ref(d_real.detach(), d_fake.detach())
+    return total, CriticStats(logit[0], logit[1], logit[2], gp.detach())
 
 
-def _critic_step_by_hand(nets: Networks, real: torch.Tensor, fake: torch.Tensor, loss: Loss, penalty: Optional[Penalty],
-                         noise: torch.Generator, world: distributed.World, label_smoothing: float, grad_clip: float,
-                         guard: Optional[NonFiniteGuard]) -> dict[str, torch.Tensor]:
-    """critic_step for a critic of Linear + LeakyReLU layers (``nets.critic_layers``): the same loss, penalty and
-    gradients, from the hand-derived formulas of ``mlp_critic_grads`` instead of a double backward."""
-    layers, slope = nets.critic_layers
+def _critic_loss_by_hand(critic_layers: tuple[list[nn.Linear], float], real: torch.Tensor, fake: torch.Tensor,
+                         loss_kind: str, penalty: Optional[Penalty], noise: torch.Generator, world: distributed.World,
+                         label_smoothing: float
+                         ) -> tuple[torch.Tensor, CriticStats, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """The critic's loss and its (parameter, gradient) pairs for a critic of Linear + LeakyReLU layers, from the
+    hand-derived formulas of ``mlp_critic_grads`` instead of a double backward."""
+    layers, slope = critic_layers
     weights, biases = [m.weight for m in layers], [m.bias for m in layers]
     point = penalty_point(penalty, real, fake, noise, world) if penalty is not None else None
     spec = penalty if penalty is not None else Penalty()  # its kind and weight go unused without a point
-    total, stats, weight_grads, bias_grads = mlp_critic_grads(real, fake, point, weights, biases, slope, loss.kind,
+    total, stats, weight_grads, bias_grads = mlp_critic_grads(real, fake, point, weights, biases, slope, loss_kind,
                                                               spec.kind, spec.weight, spec.center, label_smoothing)
-    grads = weight_grads + bias_grads
-    distributed.average_gradients(grads, world)  # DDP's averaging, which its hooks do in autograd
-    optimizer_step(total, nets.opt_d, nets.scaler_d, nets.D, grad_clip, guard, grads=zip(weights + biases, grads))
-    logged = {"gp": stats[3]} if point is not None else {}
-    return {**logged, "d_loss": total - stats[3], "d_real": stats[0], "d_fake": stats[1]}
+    return total, stats, list(zip([*weights, *biases], weight_grads + bias_grads))
 
 
 def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: distributed.World, batch_size: int,
@@ -112,7 +126,7 @@ def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: di
 
 def optimizer_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
                    network: nn.Module, grad_clip: float, guard: Optional[NonFiniteGuard],
-                   grads: Optional[Iterable[tuple[nn.Parameter, torch.Tensor]]] = None) -> None:
+                   grads: Optional[Iterable[tuple[torch.Tensor, torch.Tensor]]] = None) -> None:
     """Backward (scaled under fp16), or the (parameter, gradient) pairs of ``grads`` already computed, then the guard's
     look at the loss, clipping, and the step."""
     if grads is None:

@@ -11,6 +11,7 @@ from torch import nn
 
 from ganzoo.data.common import load_dataset
 from ganzoo.errors import ConfigError, PluginError
+from ganzoo.seeding import VALIDATION_SEED
 from ganzoo.specs import DataInfo, LoadedData, Metric, MetricInput
 from ganzoo.train.config import Resolved
 from ganzoo.train.models import generate
@@ -18,7 +19,6 @@ from ganzoo.train.state import TrainState
 
 __all__ = ["Validator", "metric_misfit", "at_data_size", "scores_of"]
 
-_VAL_SEED = 3_000_017  # offset that gives the fixed validation noise its own seed
 
 
 class Validator:
@@ -41,7 +41,7 @@ class Validator:
         count of validations without improvement)."""
         cfg, metric, info = self.cfg, self.metric, self.train_data.info
         n = cfg.val_samples
-        fake = generate(generator, n, self.latent_dim, self.device, torch.Generator().manual_seed(cfg.seed + _VAL_SEED),
+        fake = generate(generator, n, self.latent_dim, self.device, torch.Generator().manual_seed(cfg.seed + VALIDATION_SEED),
                         torch.arange(n) % self.num_classes if self.num_classes else None)
         fake = at_data_size(fake, info)  # a growing generator is judged at the data's size
         scores = scores_of(metric, MetricInput(fake=fake, real=self.real, info=info, train=self.train_data.x,

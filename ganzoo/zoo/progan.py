@@ -12,8 +12,8 @@ import math
 from typing import Any, Mapping, Optional
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from ganzoo.errors import ConfigError
 from ganzoo.specs import DataInfo, GanModels, Plan

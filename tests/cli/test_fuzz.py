@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 HOSTILE = [
     ["--steps", "-1"], ["--steps", "0"], ["--steps", "1e3"], ["--steps", "ten"],

@@ -5,7 +5,6 @@ fetching the network with its checksum, and, when the real network has been fetc
 from __future__ import annotations
 
 import hashlib
-import io
 import zipfile
 from pathlib import Path
 

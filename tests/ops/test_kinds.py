@@ -8,10 +8,10 @@ import re
 import pytest
 import torch
 
+from ganzoo.errors import PluginError
 from ganzoo.ops import kinds
 from ganzoo.ops.reference import discriminator_loss_ref, generator_loss_ref, gradient_penalty_ref
 from ganzoo.specs import Loss, Penalty, validate_spec
-from ganzoo.errors import PluginError
 from tests.conftest import REPO
 
 

@@ -15,7 +15,6 @@ from ganzoo.scaffold import new_plugin, package_names
 from tests.conftest import run_subprocess
 from tests.plugins.packages import install_into
 
-
 # how many tests each generated package has: all of them must pass, none skipped (the installed-run test found it)
 TESTS_PER_KIND = {"arch": 6, "loss": 4, "dataset": 5, "metric": 4}
 

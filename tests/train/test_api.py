@@ -98,3 +98,37 @@ def test_the_readmes_example_runs_as_written(tmp_path: Path, monkeypatch: pytest
     assert printed[0].startswith("finished 300 {'step': 300, 'val': {'modes': ")
     assert 0.0 <= float(printed[1]) <= 1.0
     assert (tmp_path / "runs" / "api-ring" / "points.png").is_file()
+
+
+_NOTEBOOK = """
+import json, sys
+import torch
+from ganzoo.api import train
+from ganzoo.train import allocator
+
+torch.manual_seed(123)
+before = torch.get_rng_state()
+train("wgan_gp", dataset="ring", out=sys.argv[1], steps=2, batch_size=32, val_every=0, sample_every=0,
+      tune_malloc=sys.argv[2] == "tune", set={"hidden": 16, "data.n": 1000})
+print(json.dumps({"rng_unchanged": bool(torch.equal(torch.get_rng_state(), before)), "malloc": allocator._applied}))
+"""
+
+
+@pytest.mark.parametrize("tune", ["leave", "tune"])
+def test_the_library_leaves_the_process_as_it_found_it(tmp_path: Path, tune: str) -> None:
+    """In a notebook's process: torch's global generator is where the notebook left it (the networks are built under
+    a seed of their own), and glibc's malloc is tuned only when asked."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GANZOO_ALLOCATOR"}
+    done = subprocess.run([sys.executable, "-c", _NOTEBOOK, str(tmp_path / "run"), tune], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["rng_unchanged"]
+    if tune == "tune":
+        assert report["malloc"].startswith("malloc: blocks up to 32 MiB")
+    else:
+        assert report["malloc"] is None

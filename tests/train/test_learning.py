@@ -12,9 +12,9 @@ import torch
 
 from ganzoo.registry import default_registry
 from ganzoo.train import resolve_config, train
+from ganzoo.train.models import generate
 from ganzoo.train.run import prepare_new_run
 from ganzoo.train.sample import load_generator
-from ganzoo.train.models import generate
 
 STEPS = 1000
 N_SAMPLES = 2500

@@ -12,9 +12,9 @@ import torch
 from safetensors.torch import load_file
 
 from ganzoo.ops import gradient_penalty
+from ganzoo.specs import Penalty
 from ganzoo.train.checkpoint import load_checkpoint
 from ganzoo.train.steps import penalty_grad as _penalty_grad
-from ganzoo.specs import Penalty
 from tests.conftest import run_subprocess
 
 QUIET = ["--quiet", "--val-every", "0", "--sample-every", "0"]

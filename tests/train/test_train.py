@@ -14,7 +14,6 @@ from ganzoo.train import resolve_config
 from ganzoo.train.run import read_metrics
 from tests.train.helpers import assert_same_tensors, checkpoint_tensors, tiny_run
 
-
 TIMINGS = ("samples_per_s", "elapsed_s")  # wall-clock numbers: the only ones two identical runs may differ in
 
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo.errors import DataError
 from ganzoo.check_plugin import lazy_problems
+from ganzoo.errors import DataError
 from ganzoo.plugins import load_plugins
 from ganzoo.registry import build_registry
 from ganzoo_lsgan import plugin

@@ -1,0 +1,147 @@
+"""The trainer's parts on their own, with tiny networks: one critic update, one generator update, the cadence, the data
+order. The end-to-end tests run them together; these say which part broke."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from ganzoo.registry import default_registry
+from ganzoo.train import distributed
+from ganzoo.train.batches import Batches
+from ganzoo.train.cadence import Cadence
+from ganzoo.train.config import resolve_config
+from ganzoo.train.models import Networks, build_networks
+from ganzoo.train.steps import critic_step, generator_step
+
+WORLD = distributed.World()
+
+
+def _networks(arch: str = "wgan_gp", **options) -> tuple[Networks, object]:
+    resolved = resolve_config(default_registry(), {"arch": arch, "dataset": "ring", "batch_size": 16, **options},
+                              ["hidden=8", "depth=2", "data.n=200"])
+    info = resolved.dataset.load(resolved.config.data_request()).info
+    return build_networks(resolved.arch, resolved.config, info, torch.device("cpu"), 0, WORLD), resolved
+
+
+def _params(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def test_a_critic_update_moves_d_alone_and_logs_its_values() -> None:
+    nets, resolved = _networks()
+    g_before, d_before = _params(nets.G), dict(nets.D.named_parameters())
+    d_before = {k: v.detach().clone() for k, v in d_before.items()}
+    real = torch.randn(16, 2)
+    logged = critic_step(nets, real, None, resolved.loss, resolved.loss.penalty, torch.Generator().manual_seed(0), WORLD)
+    assert set(logged) == {"d_loss", "d_real", "d_fake", "d_acc", "gp"}
+    assert all(v.dim() == 0 and torch.isfinite(v) for v in logged.values())
+    assert float(logged["gp"]) >= 0 and 0 <= float(logged["d_acc"]) <= 1
+    assert all(torch.equal(a, b) for a, b in zip(g_before, nets.G.parameters()))
+    # every weight moved (the head's bias cancels out of a Wasserstein loss and its penalty: its gradient is 0)
+    moved = {k for k, v in nets.D.named_parameters() if not torch.equal(v, d_before[k])}
+    assert {k for k in d_before if k.endswith("weight")} <= moved
+
+
+def test_the_hand_derived_critic_gradient_is_the_same_step_as_the_double_backward() -> None:
+    """wgan_gp's MLP critic takes its gradients from mlp_critic_grads; the same update through autograd's double
+    backward must land on the same weights and log the same values (float rounding apart)."""
+    by_hand, resolved = _networks()
+    assert by_hand.critic_layers is not None
+    autograd = copy.deepcopy(by_hand)
+    autograd.critic_layers = None
+    real = torch.randn(16, 2)
+    logs = [critic_step(nets, real, None, resolved.loss, resolved.loss.penalty, torch.Generator().manual_seed(3), WORLD)
+            for nets in (by_hand, autograd)]
+    assert logs[0].keys() == logs[1].keys()
+    for key in logs[0]:
+        torch.testing.assert_close(logs[0][key], logs[1][key], rtol=1e-5, atol=1e-6)
+    for a, b in zip(by_hand.D.parameters(), autograd.D.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_every_path_logs_the_same_record() -> None:
+    """By hand, through the fused tail, a kind without a penalty, a plugin's own loss: one record, the kernel's
+    statistics included (d_acc), the penalty's only where there is one."""
+    registry = default_registry()
+    real = torch.randn(16, 2)
+    for arch, loss_name, with_penalty in (("wgan_gp", "wgan_gp", True), ("vanilla", "bce", False),
+                                          ("vanilla", "wgan_gp_drift", False), ("vanilla", "ragan", False)):
+        nets, _ = _networks(arch)
+        loss = registry.get("loss", loss_name)
+        penalty = loss.penalty if with_penalty else None
+        logged = critic_step(nets, real, None, loss, penalty, torch.Generator().manual_seed(0), WORLD)
+        expected = {"d_loss", "d_real", "d_fake", "d_acc"} | ({"gp"} if with_penalty else set())
+        assert set(logged) == expected, (arch, loss_name)
+        assert all(v.dim() == 0 and torch.isfinite(v) for v in logged.values()), (arch, loss_name)
+
+
+class PluginChainCritic(torch.nn.Module):
+    """A plugin's critic, no subclass of ganzoo's, that offers the linear-chain capability."""
+
+    def __init__(self, slope: float = 0.2):
+        super().__init__()
+        self.hidden, self.head, self.slope = torch.nn.Linear(2, 8), torch.nn.Linear(8, 1), slope
+
+    def linear_chain(self):
+        return [self.hidden, self.head], self.slope
+
+    def forward(self, x, y=None):
+        return self.head(torch.nn.functional.leaky_relu(self.hidden(x.flatten(1)), self.slope)).squeeze(1)
+
+
+def test_a_plugin_critic_that_offers_a_linear_chain_gets_the_hand_derived_gradient() -> None:
+    from ganzoo.errors import PluginError
+    from ganzoo.train.models import _critic_layers
+
+    critic = PluginChainCritic()
+    layers, slope = _critic_layers(critic, None, None)
+    assert layers == [critic.hidden, critic.head] and slope == 0.2
+    assert _critic_layers(critic, torch.bfloat16, None) is None  # mixed precision keeps the double backward
+    with pytest.raises(PluginError, match=r"PluginChainCritic.linear_chain\(\) must return"):
+        _critic_layers(PluginChainCritic(slope=-1.0), None, None)
+
+
+def test_a_generator_update_moves_g_alone_and_its_average() -> None:
+    nets, resolved = _networks(ema=0.999)
+    assert nets.G_ema is not None
+    g_before, d_before, ema_before = _params(nets.G), _params(nets.D), _params(nets.G_ema)
+    logged = generator_step(nets, resolved.loss, torch.Generator().manual_seed(0), WORLD, 16, 0, step=1,
+                            ema=0.999)
+    assert set(logged) == {"g_loss"} and torch.isfinite(logged["g_loss"])
+    assert all(torch.equal(a, b) for a, b in zip(d_before, nets.D.parameters()))
+    assert all(p.requires_grad for p in nets.D.parameters())  # frozen for the update only
+    assert not any(torch.equal(a, b) for a, b in zip(g_before, nets.G.parameters()))
+    assert not any(torch.equal(a, b) for a, b in zip(ema_before, nets.G_ema.parameters()))
+
+
+def test_a_loss_that_scores_real_data_needs_the_real_batch() -> None:
+    nets, _ = _networks("vanilla")
+    ragan = default_registry().get("loss", "ragan")
+    with pytest.raises(ValueError, match="pass the real batch"):
+        generator_step(nets, ragan, torch.Generator().manual_seed(0), WORLD, 16, 0, step=1)
+
+
+def test_the_cadence_says_what_is_due_and_the_last_step_is_due_for_everything() -> None:
+    cadence = Cadence(steps=25, log_every=5, sample_every=10, val_every=0, checkpoint_every=20, check_every=2)
+    due = {t: cadence.due(t) for t in range(1, 26)}
+    assert [t for t, d in due.items() if d.log] == [5, 10, 15, 20, 25]
+    assert [t for t, d in due.items() if d.sample] == [10, 20, 25]
+    assert [t for t, d in due.items() if d.validate] == [25]  # 0 = never, but the last step is always due
+    assert [t for t, d in due.items() if d.checkpoint] == [20, 25]
+    assert [t for t, d in due.items() if d.check] == [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 25]
+    assert not due[3].writes and due[5].writes and not due[2].writes
+
+
+def test_the_data_order_is_a_function_of_the_position() -> None:
+    order = Batches(10, seed=7)
+    epoch0, epoch1 = order.take(0, 10), order.take(10, 10)
+    assert sorted(epoch0.tolist()) == list(range(10)) == sorted(epoch1.tolist())  # each epoch visits every sample once
+    assert not torch.equal(epoch0, epoch1)  # in an order of its own
+    across = order.take(7, 6)  # a batch across the epoch boundary is the end of one and the start of the next
+    assert torch.equal(across, torch.cat([epoch0[7:], epoch1[:3]]))
+    fresh = Batches(10, seed=7)  # a resumed run rebuilds the order from the seed and reads from its position
+    assert torch.equal(fresh.take(13, 4), epoch1[3:7])
+    assert not torch.equal(Batches(10, seed=8).take(0, 10), epoch0)
