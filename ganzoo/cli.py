@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional, Sequence
 import click
 
 from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.train.config import LR_DECAYS, PRECISIONS, TrainConfig, dataset_defaults
+from ganzoo.train.config import LR_DECAYS, PRECISIONS, TrainConfig, dataset_defaults, effective_training_defaults
 
 __all__ = ["cli", "main"]
 
@@ -63,9 +63,11 @@ def list_command(kind: Optional[str], as_json: bool) -> None:
         {"kind": e.kind, "name": e.name, "package": e.package, "version": e.version, "description": e.spec.description}
         for e in registry.entries(kind)
     ]
-    # an architecture's settings for particular datasets: a column in JSON, a line under the table
-    per_dataset = ({e.name: {d: dict(s) for d, s in e.spec.dataset_defaults.items()} for e in registry.entries("arch")}
-                   if kind in (None, "arch") else {})
+    # an architecture's settings for particular datasets (a column in JSON, lines under the table), and what it trains
+    # with on each data kind (lines under the table)
+    arches = registry.entries("arch") if kind in (None, "arch") else []
+    per_dataset = {e.name: {d: dict(s) for d, s in e.spec.dataset_defaults.items()} for e in arches}
+    per_kind = {e.name: {k: effective_training_defaults(registry, e.spec, k) for k in e.spec.data_kinds} for e in arches}
     if as_json:
         # a failed plugin is a row too, whatever --kind says (what it would have registered is unknown), so a script
         # reading the rows sees it; the ordinary rows keep their shape
@@ -84,6 +86,9 @@ def list_command(kind: Optional[str], as_json: bool) -> None:
     for note in registry.notes:
         click.echo(f"note: {note}", err=as_json)
     if not as_json:
+        for name, kinds in per_kind.items():
+            for data_kind, settings in kinds.items():
+                click.echo(f"trains:   {name} on {data_kind}: {_settings_text(settings)}")
         for name, datasets in per_dataset.items():
             for dataset, settings in datasets.items():
                 click.echo(f"defaults: {name} on {dataset}: {_settings_text(settings)} (the flags override them)")
@@ -91,8 +96,13 @@ def list_command(kind: Optional[str], as_json: bool) -> None:
 
 
 def _settings_text(settings: Mapping[str, Any]) -> str:
-    """Settings as the user would write them: ``hidden=256 steps=8000``."""
-    return " ".join(f"{k}={v}" for k, v in settings.items())
+    """Settings as the user would write them: ``hidden=256 steps=8000 betas=0.5,0.9``."""
+    def text(value: Any) -> str:
+        if isinstance(value, (tuple, list)):
+            return ",".join(text(v) for v in value)
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    return " ".join(f"{k}={text(v)}" for k, v in settings.items())
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -261,6 +271,8 @@ class _GracefulStop:
 
 
 _DEFAULTS = TrainConfig()
+# the settings an architecture may set for itself (ganzoo.specs.TRAINING_KEYS): their help names no fixed default
+_ARCH_DECIDES = "[default: the architecture's, per data kind: 'ganzoo list --kind arch' shows them]"
 
 
 @cli.command("train")
@@ -272,28 +284,28 @@ _DEFAULTS = TrainConfig()
 @click.option("--channels", type=click.Choice(["1", "3"]), callback=lambda ctx, param, v: None if v is None else int(v),
               help="1 (gray) or 3 (RGB).")
 @click.option("--conditional/--unconditional", default=None, help="Condition G and D on class labels.")
-@click.option("--steps", type=int, help=f"Total generator steps of the run (also when resuming). [default: {_DEFAULTS.steps}]")
-@click.option("--batch-size", type=int, help="Batch size (default: the architecture's).")
-@click.option("--lr-g", type=float, help="Generator learning rate (TTUR: may differ from --lr-d).")
-@click.option("--lr-d", type=float, help="Discriminator learning rate.")
-@click.option("--n-critic", type=int, help="Critic updates per generator update.")
+@click.option("--steps", type=int, help=f"Total generator steps of the run (also when resuming). {_ARCH_DECIDES}")
+@click.option("--batch-size", type=int, help=f"Batch size per process. {_ARCH_DECIDES}")
+@click.option("--lr-g", type=float, help=f"Generator learning rate (TTUR: may differ from --lr-d). {_ARCH_DECIDES}")
+@click.option("--lr-d", type=float, help=f"Discriminator learning rate. {_ARCH_DECIDES}")
+@click.option("--n-critic", type=int, help=f"Critic updates per generator update. {_ARCH_DECIDES}")
 @click.option("--seed", type=int, help=f"Seed of initialisation, noise and data order. [default: {_DEFAULTS.seed}]")
 @click.option("--device", help=f"auto, cpu, cuda or cuda:N. [default: {_DEFAULTS.device}]")
-@click.option("--ema", type=float, help=f"Generator weight average decay, 0 = off. [default: {_DEFAULTS.ema}]")
-@click.option("--label-smoothing", type=float,
-              help=f"One-sided label smoothing for bce (e.g. 0.1). [default: {_DEFAULTS.label_smoothing:g}]")
-@click.option("--penalty-weight", type=float, help="Gradient-penalty lambda (default: the loss's, 10 for wgan_gp).")
+@click.option("--ema", type=float, help=f"Generator weight average decay, 0 = off. {_ARCH_DECIDES}")
+@click.option("--label-smoothing", type=float, help=f"One-sided label smoothing for bce (e.g. 0.1). {_ARCH_DECIDES}")
+@click.option("--penalty-weight", type=float,
+              help="Gradient-penalty lambda. [default: the architecture's for the data kind, else the loss's: "
+                   "'ganzoo list --kind arch' shows them]")
 @click.option("--penalty-every", type=int,
-              help=f"Lazy regularisation: the penalty on every K-th critic update, weighted by K. "
-                   f"[default: {_DEFAULTS.penalty_every}]")
+              help=f"Lazy regularisation: the penalty on every K-th critic update, weighted by K. {_ARCH_DECIDES}")
 @click.option("--fused/--no-fused", default=None,
               help="Run the losses and the penalty on ganzoo's compiled kernels (default) or on plain PyTorch.")
 @click.option("--precision", type=click.Choice(list(PRECISIONS)),
               help="Mixed precision for the networks (autocast; fp16 adds loss scaling); losses and penalty in float32. "
                    f"[default: {_DEFAULTS.precision}]")
 @click.option("--lr-decay", type=click.Choice(list(LR_DECAYS)),
-              help=f"Learning-rate schedule: linear falls to 0 at the last step. [default: {_DEFAULTS.lr_decay}]")
-@click.option("--grad-clip", type=float, help=f"Clip gradient norms of G and D to this, 0 = off. [default: {_DEFAULTS.grad_clip:g}]")
+              help=f"Learning-rate schedule: linear falls to 0 at the last step. {_ARCH_DECIDES}")
+@click.option("--grad-clip", type=float, help=f"Clip gradient norms of G and D to this, 0 = off. {_ARCH_DECIDES}")
 @click.option("--log-every", type=int, help=f"Log losses every N steps. [default: {_DEFAULTS.log_every}]")
 @click.option("--sample-every", type=int,
               help=f"Write a sample picture every N steps, 0 = only at the end. [default: {_DEFAULTS.sample_every}]")

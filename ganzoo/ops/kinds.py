@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Kind", "LOSSES", "PENALTIES", "LOSS_KINDS", "PENALTY_KINDS", "loss_kind", "penalty_kind",
-           "loss_name", "penalty_name"]
+           "loss_name", "penalty_name", "check_label_smoothing"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +59,10 @@ def loss_name(code: int) -> str:
 def penalty_name(code: int) -> str:
     """A penalty kind a kernel code stands for (the first: R1 for the squared norm, whose formula R2 shares)."""
     return next(k.name for k in PENALTIES if k.code == code)
+
+
+def check_label_smoothing(loss: str, label_smoothing: float) -> None:
+    """Raise ValueError when ``label_smoothing`` is given to a loss other than bce: one-sided smoothing moves bce's real
+    target to 1 - s, and the other losses have no target to move. The one home of that rule for every op."""
+    if label_smoothing and loss != "bce":
+        raise ValueError(f"label_smoothing applies to the bce loss, not {loss!r}")

@@ -12,7 +12,7 @@ from typing import Optional
 import torch
 
 from ganzoo.ops._impl import use_extension
-from ganzoo.ops.kinds import loss_kind
+from ganzoo.ops.kinds import check_label_smoothing, loss_kind
 from ganzoo.ops.reference import discriminator_loss_ref, generator_loss_ref, logit_stats_ref
 
 __all__ = ["DRIFT", "wasserstein_drift_loss", "relativistic_discriminator_loss", "relativistic_generator_loss", "discriminator_loss", "discriminator_loss_with_stats", "generator_loss"]
@@ -23,8 +23,7 @@ def discriminator_loss_with_stats(kind: str, real: torch.Tensor, fake: torch.Ten
     """The loss and ``[mean D(real), mean D(fake), accuracy]`` (accuracy: real logits > 0 and fake logits < 0), the
     statistics computed in the same pass and left on the device, so logging them costs no extra sync."""
     code = loss_kind(kind).code
-    if label_smoothing and kind != "bce":
-        raise ValueError(f"label_smoothing applies to the bce loss, not {kind!r}")
+    check_label_smoothing(kind, label_smoothing)
     if use_extension(impl, real, fake):
         loss, _, _, stats = torch.ops.ganzoo.critic_loss(real, fake, code, float(label_smoothing))
         return loss, stats
@@ -58,8 +57,7 @@ DRIFT = 1e-3  # Karras et al. 2018, epsilon_drift: keeps the critic's outputs fr
 
 def wasserstein_drift_loss(real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
     """ProGAN's critic loss: ``mean D(fake) - mean D(real) + 0.001 * mean D(real)^2`` (the penalty is added by the trainer)."""
-    if label_smoothing:
-        raise ValueError("label_smoothing applies to the bce loss, not to wasserstein_drift")
+    check_label_smoothing("wasserstein_drift", label_smoothing)
     return discriminator_loss("wasserstein", real, fake) + DRIFT * real.square().mean()
 
 

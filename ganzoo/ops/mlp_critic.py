@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 import torch
 
 from ganzoo.ops._impl import use_extension
-from ganzoo.ops.kinds import loss_kind as find_loss_kind, penalty_kind as find_penalty_kind
+from ganzoo.ops.kinds import check_label_smoothing, loss_kind as find_loss_kind, penalty_kind as find_penalty_kind
 from ganzoo.ops.reference import mlp_critic_grads_ref
 from ganzoo.ops.stats import CriticStats
 
@@ -41,8 +41,7 @@ def mlp_critic_grads(real: torch.Tensor, fake: torch.Tensor, point: Optional[tor
         gradient per weight and bias. Nothing is recorded for autograd.
     """
     l_code, p_code = find_loss_kind(loss_kind).code, find_penalty_kind(penalty_kind).code
-    if label_smoothing and loss_kind != "bce":
-        raise ValueError(f"label_smoothing applies to the bce loss, not {loss_kind!r}")
+    check_label_smoothing(loss_kind, label_smoothing)
     tensors = [real, fake, *weights, *biases] + ([point] if point is not None else [])
     if use_extension(impl, *tensors):
         with torch.no_grad():

@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 
 from ganzoo.ops._impl import use_extension
-from ganzoo.ops.kinds import loss_kind as find_loss_kind, penalty_kind as find_penalty_kind
+from ganzoo.ops.kinds import check_label_smoothing, loss_kind as find_loss_kind, penalty_kind as find_penalty_kind
 from ganzoo.ops.reference import critic_tail_ref
 from ganzoo.ops.stats import CriticStats
 
@@ -34,8 +34,7 @@ def critic_tail(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, loss
         the same device.
     """
     l_code, p_code = find_loss_kind(loss_kind).code, find_penalty_kind(penalty_kind).code
-    if label_smoothing and loss_kind != "bce":
-        raise ValueError(f"label_smoothing applies to the bce loss, not {loss_kind!r}")
+    check_label_smoothing(loss_kind, label_smoothing)
     if use_extension(impl, real, fake, grad):
         loss, _, _, _, stats = torch.ops.ganzoo.critic_tail(real, fake, grad, l_code, float(label_smoothing), p_code,
                                                              float(weight), float(center))

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from ganzoo.errors import ConfigError
 from ganzoo.registry import Registry
-from ganzoo.specs import DATA_KINDS, Architecture, DataRequest, Dataset, Loss, Metric
+from ganzoo.specs import DATA_KINDS, TRAINING_KEYS, Architecture, DataRequest, Dataset, Loss, Metric
 
 __all__ = ["TrainConfig", "Resolved", "resolve_config", "resolve_resume", "parse_set_items", "config_from_json",
            "DEFAULT_ARCH", "ResumeChangeError"]
@@ -207,6 +207,19 @@ def training_defaults(arch: Architecture, data_kind: str) -> dict[str, Any]:
     """The architecture's trainer defaults, with its per-data-kind overrides (``training["points"]``, ...) applied."""
     flat = {k: v for k, v in arch.training.items() if k not in DATA_KINDS}
     return {**flat, **arch.training.get(data_kind, {})}
+
+
+def effective_training_defaults(registry: Registry, arch: Architecture, data_kind: str) -> dict[str, Any]:
+    """What a run of ``arch`` on data of ``data_kind`` uses for each setting an architecture may set
+    (``TRAINING_KEYS``) when no flag is given: ganzoo's default, the architecture's, then its per-kind override; the
+    penalty's weight is its default loss's when the architecture leaves it. For ``ganzoo list`` and ``--help``."""
+    base = TrainConfig()
+    settings = {key: getattr(base, key) for key in TRAINING_KEYS}
+    settings.update(training_defaults(arch, data_kind))
+    if settings.get("penalty_weight") is None:
+        loss = registry.get("loss", default_name(registry, "loss", arch.default_loss, arch))
+        settings["penalty_weight"] = loss.penalty.weight if loss.penalty is not None else None
+    return {key: settings[key] for key in TRAINING_KEYS if settings[key] is not None}
 
 
 def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resolved:

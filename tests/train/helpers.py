@@ -34,13 +34,10 @@ def tiny_run(tmp: Path, arch: str, dataset: str, steps: int = 4, *, resume: bool
         opts.setdefault("image_size", 8)
     sets = [s for s in TINY_SETS[arch] if not (s.startswith("data.") and dataset not in ("ring", "grid", "swissroll"))]
     registry = default_registry()
-    if resume:
-        from ganzoo.train.config import check_saved, config_from_json
-        from ganzoo.train.run import read_run_config
+    if resume:  # as `ganzoo train --resume TMP --steps STEPS` resolves it
+        from ganzoo.train.config import resolve_resume
 
-        config = config_from_json(read_run_config(tmp)["config"])
-        config.steps = steps
-        resolved = check_saved(registry, config)
+        resolved = resolve_resume(registry, tmp, {"steps": steps})
     else:
         resolved = resolve_config(registry, opts, [*sets, *extra_sets])
         prepare_new_run(tmp)
