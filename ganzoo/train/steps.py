@@ -11,7 +11,15 @@ from typing import Any, Callable, Iterable, Optional
 import torch
 from torch import nn
 
-from ganzoo.ops import CriticStats, critic_tail, gradient_penalty, interpolate, logit_stats_ref, mlp_critic_grads
+from ganzoo.ops import (
+    CriticStats,
+    critic_tail,
+    discriminator_loss_with_stats,
+    gradient_penalty,
+    interpolate,
+    logit_stats_ref,
+    mlp_critic_grads,
+)
 from ganzoo.ops._impl import use_extension
 from ganzoo.specs import Loss, Penalty
 from ganzoo.train import distributed
@@ -68,6 +76,9 @@ def _critic_loss_by_autograd(nets: Networks, real: torch.Tensor, fake: torch.Ten
         grad = penalty_grad(nets.D_train, penalty, real, fake, y, noise, world, nets.autocast, nets.scaler_d)
         return critic_tail(d_real, d_fake, grad, loss.kind, penalty.kind, penalty.weight, penalty.center,
                            label_smoothing)
+    if loss.kind is not None:  # no penalty: the loss kernel computes the statistics in its own pass
+        total, logit_stats = discriminator_loss_with_stats(loss.kind, d_real, d_fake, label_smoothing)
+        return total, CriticStats.of(logit_stats)
     smoothing = {"label_smoothing": label_smoothing} if loss.label_smoothing else {}
     total = loss.discriminator_loss()(d_real, d_fake, **smoothing)
     gp = total.new_zeros(())
