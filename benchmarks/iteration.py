@@ -70,12 +70,10 @@ class Workload:
 
     def run_ganzoo(self, fused: bool = True) -> float:
         from ganzoo.train import train
-        from ganzoo.train.allocator import tune_allocator
 
-        tune_allocator()  # as `ganzoo train` does on the CPU (a no-op under GANZOO_ALLOCATOR=system)
         timer = _LoopTimer()
-        with tempfile.TemporaryDirectory() as tmp:
-            train(self.resolved(fused=fused), Path(tmp) / "run", progress=timer)
+        with tempfile.TemporaryDirectory() as tmp:  # malloc as `ganzoo train` sets it (GANZOO_ALLOCATOR=system: as it is)
+            train(self.resolved(fused=fused), Path(tmp) / "run", progress=timer, tune_malloc=True)
         return timer.seconds
 
     def run_peer(self) -> float:

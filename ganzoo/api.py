@@ -142,14 +142,8 @@ def train(arch: Optional[str] = None, *, out: Optional[PathLike] = None, resume:
     given = {"arch": arch, **options}
     resolved = resolve_run(registry, Path(resume) if resume is not None else None, given, set_items)
     folder = resume if resume is not None else out
-    if tune_malloc:
-        from ganzoo.train.allocator import tune_allocator
-        from ganzoo.train.models import pick_device
-
-        if pick_device(resolved.config.device).type == "cpu":
-            tune_allocator()
     result = run_training(resolved, Path(folder) if folder is not None else None, resume=resume is not None,
-                          progress=_progress_bar() if progress else None)
+                          progress=_progress_bar() if progress else None, tune_malloc=tune_malloc)
     if result.status == "diverged":
         raise result.diverged_error(resolved.config.max_rollbacks, "lr_g/lr_d or grad_clip")
     return Run(result.run_dir, result.status)

@@ -329,9 +329,7 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
 
     from ganzoo.registry import default_registry
     from ganzoo.train import distributed, train
-    from ganzoo.train.allocator import tune_allocator
     from ganzoo.train.config import ResumeChangeError, resolve_run
-    from ganzoo.train.models import pick_device
 
     if nproc is not None and distributed.world().active:
         raise click.UsageError("--nproc starts torchrun itself: drop it when running under torchrun")
@@ -347,8 +345,6 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
     except ResumeChangeError as exc:
         raise click.UsageError(str(exc)) from None
     cfg = resolved.config
-    if pick_device(cfg.device).type == "cpu":
-        tune_allocator()  # this process is ganzoo's alone: the step's buffers stay mapped (ganzoo.train.allocator)
 
     def announce(run_dir: Path, world: distributed.World) -> None:
         if world.main:
@@ -365,7 +361,8 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
         with _GracefulStop() as stop:
             result = train(resolved, Path(resume or out) if resume or out else None, resume=bool(resume),
                            progress=None if quiet or not main_rank else _TqdmProgress(),
-                           stop_requested=lambda: stop.requested, announce=announce)
+                           stop_requested=lambda: stop.requested, announce=announce,
+                           tune_malloc=True)  # this process is ganzoo's alone
     finally:
         distributed.shutdown()
     if not main_rank:

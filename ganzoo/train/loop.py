@@ -27,6 +27,7 @@ from ganzoo.ops import default_impl
 from ganzoo.seeding import NOISE_SEED
 from ganzoo.specs import Schedule
 from ganzoo.train import distributed
+from ganzoo.train.allocator import tune_allocator
 from ganzoo.train.batches import TrainingData
 from ganzoo.train.cadence import Cadence
 from ganzoo.train.checkpoint import restore_training, save_training
@@ -76,7 +77,8 @@ class TrainResult:
 
 def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = False,
           progress: Optional[ProgressSink] = None, stop_requested: Callable[[], bool] = lambda: False,
-          announce: Optional[Callable[[Path, distributed.World], None]] = None) -> TrainResult:
+          announce: Optional[Callable[[Path, distributed.World], None]] = None,
+          tune_malloc: bool = False) -> TrainResult:
     """Train (or resume) the run in ``run_dir``.
 
     Args:
@@ -89,6 +91,9 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
             ``nonfinite_check_every`` steps or where anything is written); when it returns True on any rank, the loop
             checkpoints and stops ("interrupted").
         announce: called with the run folder once it is claimed, before training starts.
+        tune_malloc: on the CPU, set glibc's malloc up for the loop (``ganzoo.train.allocator``: the step's buffers
+            stay mapped). It lasts for the rest of the process, so the ``ganzoo train`` command asks for it and a
+            library caller must (``ganzoo.api.train(tune_malloc=True)``).
 
     Returns:
         Where the run stopped and why, with its last logged record and best validation.
@@ -101,6 +106,8 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
     if penalty is not None and cfg.penalty_weight is not None:
         penalty = dataclasses.replace(penalty, weight=cfg.penalty_weight)
     device = pick_device(cfg.device)
+    if tune_malloc and device.type == "cpu":
+        tune_allocator()
     world = distributed.setup(device.type)  # several processes (torchrun): each rank takes its slice of every batch
     if world.active and device.type == "cuda":
         device = torch.device("cuda", world.local_rank)
