@@ -79,10 +79,11 @@ class Workload:
     def run_peer(self) -> float:
         from benchmarks.peer import PeerSettings, peer_networks, train_peer
         from ganzoo.data import load_dataset
+        from ganzoo.train.config import data_request
 
         resolved = self.resolved()
         cfg = resolved.config
-        data = load_dataset(resolved.dataset, cfg.data_request())
+        data = load_dataset(resolved.dataset, data_request(cfg))
         torch.manual_seed(cfg.seed)  # the initial weights ganzoo's run starts from
         models = resolved.arch.build(data.info, dict(cfg.hparams), 0)
         G, D = (network.to(self.device) for network in peer_networks(models.generator, models.discriminator))

@@ -5,16 +5,18 @@ Heavy modules (torch, the trainer) are imported inside the commands that need th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 import warnings
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import click
 
 from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.train.config import LR_DECAYS, PRECISIONS, TrainConfig, dataset_defaults, effective_training_defaults
+from ganzoo.settings import Setting, TrainConfig
+from ganzoo.train.config import dataset_defaults, effective_training_defaults
 
 __all__ = ["cli", "main"]
 
@@ -270,52 +272,69 @@ class _GracefulStop:
         return 128 + (self.received or 2)
 
 
-_DEFAULTS = TrainConfig()
-# the settings an architecture may set for itself (ganzoo.specs.TRAINING_KEYS): their help names no fixed default
+# the settings an architecture may set for itself (arch_may_set in ganzoo.settings): their help names no fixed default
 _ARCH_DECIDES = "[default: the architecture's, per data kind: 'ganzoo list --kind arch' shows them]"
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
 
-@cli.command("train")
-@click.option("--arch", help=f"Architecture (default: {_DEFAULTS.arch}). See 'ganzoo list --kind arch'.")
-@click.option("--loss", help="Loss (default: the architecture's).")
-@click.option("--dataset", help="Dataset (default: the architecture's: ring for wgan_gp and vanilla, digits for dcgan).")
-@click.option("--data-dir", type=click.Path(), help="Folder or file for datasets read from disk.")
-@click.option("--image-size", type=int, help="Side of square images, a power of two.")
-@click.option("--channels", type=click.Choice(["1", "3"]), callback=lambda ctx, param, v: None if v is None else int(v),
-              help="1 (gray) or 3 (RGB).")
-@click.option("--conditional/--unconditional", default=None, help="Condition G and D on class labels.")
-@click.option("--steps", type=int, help=f"Total generator steps of the run (also when resuming). {_ARCH_DECIDES}")
-@click.option("--batch-size", type=int, help=f"Batch size per process. {_ARCH_DECIDES}")
-@click.option("--lr-g", type=float, help=f"Generator learning rate (TTUR: may differ from --lr-d). {_ARCH_DECIDES}")
-@click.option("--lr-d", type=float, help=f"Discriminator learning rate. {_ARCH_DECIDES}")
-@click.option("--n-critic", type=int, help=f"Critic updates per generator update. {_ARCH_DECIDES}")
-@click.option("--seed", type=int, help=f"Seed of initialisation, noise and data order. [default: {_DEFAULTS.seed}]")
-@click.option("--device", help=f"auto, cpu, cuda or cuda:N. [default: {_DEFAULTS.device}]")
-@click.option("--ema", type=float, help=f"Generator weight average decay, 0 = off. {_ARCH_DECIDES}")
-@click.option("--label-smoothing", type=float, help=f"One-sided label smoothing for bce (e.g. 0.1). {_ARCH_DECIDES}")
-@click.option("--penalty-weight", type=float,
-              help="Gradient-penalty lambda. [default: the architecture's for the data kind, else the loss's: "
-                   "'ganzoo list --kind arch' shows them]")
-@click.option("--penalty-every", type=int,
-              help=f"Lazy regularisation: the penalty on every K-th critic update, weighted by K. {_ARCH_DECIDES}")
-@click.option("--fused/--no-fused", default=None,
-              help="Run the losses and the penalty on ganzoo's compiled kernels (default) or on plain PyTorch.")
-@click.option("--precision", type=click.Choice(list(PRECISIONS)),
-              help="Mixed precision for the networks (autocast; fp16 adds loss scaling); losses and penalty in float32. "
-                   f"[default: {_DEFAULTS.precision}]")
-@click.option("--lr-decay", type=click.Choice(list(LR_DECAYS)),
-              help=f"Learning-rate schedule: linear falls to 0 at the last step. {_ARCH_DECIDES}")
-@click.option("--grad-clip", type=float, help=f"Clip gradient norms of G and D to this, 0 = off. {_ARCH_DECIDES}")
-@click.option("--log-every", type=int, help=f"Log losses every N steps. [default: {_DEFAULTS.log_every}]")
-@click.option("--sample-every", type=int,
-              help=f"Write a sample picture every N steps, 0 = only at the end. [default: {_DEFAULTS.sample_every}]")
-@click.option("--checkpoint-every", type=int,
-              help=f"Checkpoint every N steps (and always at the end). [default: {_DEFAULTS.checkpoint_every}]")
-@click.option("--val-every", type=int, help=f"Validate every N steps, 0 = off. [default: {_DEFAULTS.val_every}]")
-@click.option("--val-metric", help="Validation metric (default: modes for ring/grid, swd otherwise).")
-@click.option("--val-samples", type=int, help=f"Samples generated for each validation. [default: {_DEFAULTS.val_samples}]")
-@click.option("--early-stop-patience", type=int,
-              help=f"Stop after K validations without improvement, 0 = off. [default: {_DEFAULTS.early_stop_patience}]")
+def _setting_option(name: str, about: Setting, default: Any, annotation: str) -> Callable[[Any], Any]:
+    """The click option of one trainer setting, made from its declaration in ``ganzoo.settings``. Every option
+    defaults to None ("not given"), so that resolving the config can tell a flag from a default."""
+    kind = _TYPES[annotation.removeprefix("Optional[").removesuffix("]")]
+    if about.arch_may_set:
+        shown = f"[default: {about.default_text}]" if about.default_text else _ARCH_DECIDES
+    elif about.default_text:
+        shown = f"(default: {about.default_text})"
+    elif default is None or isinstance(default, bool) or default == "":
+        shown = ""
+    else:
+        shown = f"[default: {_settings_text({'': default}).partition('=')[2]}]"
+    extra: dict[str, Any] = {}
+    if about.choices:
+        extra["type"] = click.Choice(list(about.choices))
+        if kind is not str:
+            extra["callback"] = lambda ctx, param, value: None if value is None else kind(value)
+    elif kind is not bool:
+        extra["type"] = kind
+    flag = about.flag or "--" + name.replace("_", "-")
+    return click.option(flag, name, default=None, help=f"{about.help} {shown}".rstrip(), **extra)
+
+
+def _setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Every trainer setting that has a flag, as options of ``ganzoo train`` in the settings' order."""
+    fields = [f for f in dataclasses.fields(TrainConfig) if f.metadata["setting"].flag is not None]
+    for f in reversed(fields):
+        default = f.default if f.default is not dataclasses.MISSING else None
+        command = _setting_option(f.name, f.metadata["setting"], default, str(f.type))(command)
+    return command
+
+
+class _TrainCommand(click.Command):
+    """``ganzoo train --arch A --help`` ends with what A trains with on each kind of data (``--arch`` is read before
+    ``--help`` when it comes first)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.name == "arch":
+                param.is_eager = True  # eager parameters are processed in the order given, --help among them
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        name = ctx.params.get("arch")
+        if not name:
+            return
+        from ganzoo.registry import default_registry
+
+        registry = default_registry()
+        arch = registry.get("arch", name)
+        with formatter.section(f"Defaults of {arch.name}"):
+            formatter.write_dl([(f"on {kind}", _settings_text(effective_training_defaults(registry, arch, kind)))
+                                for kind in arch.data_kinds])
+
+
+@cli.command("train", cls=_TrainCommand)
+@_setting_options
 @click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE",
               help="Architecture hyper-parameter (e.g. hidden=256), data option (data.n=5000) or trainer option.")
 @click.option("--out", type=click.Path(file_okay=False), help="Run folder (default: runs/ARCH-DATASET, numbered if taken).")

@@ -21,6 +21,7 @@ from ganzoo.errors import ConfigError
 from ganzoo.io import atomic_path
 from ganzoo.registry import Registry
 from ganzoo.specs import Metric, MetricInput
+from ganzoo.train.config import data_request
 from ganzoo.train.models import generate
 from ganzoo.train.sample import load_generator
 from ganzoo.train.validation import at_data_size, metric_misfit, scores_of
@@ -57,7 +58,7 @@ def evaluate(registry: Registry, run_dir: Path, which: str = "last", n: int = 25
     loaded = load_generator(registry, run_dir, which, device)
     cfg, info = loaded.config, loaded.info
     spec = registry.get("dataset", cfg.dataset)
-    train, val = load_dataset(spec, cfg.data_request()), load_dataset(spec, cfg.data_request("val"))
+    train, val = load_dataset(spec, data_request(cfg)), load_dataset(spec, data_request(cfg, "val"))
     chosen: list[Metric] = []
     if metrics:
         for name in metrics:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol
 
 from ganzoo.ops.kinds import LOSS_KINDS, PENALTY_KINDS
+from ganzoo.settings import TRAINING_KEYS
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -40,11 +41,8 @@ __all__ = [
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 DATA_KINDS = ("points", "images")
-# The trainer settings an Architecture's ``training`` may set (the paper's optimisation settings), directly or under
-# "points" / "images". Part of the plugin API: a rename here is a breaking change, while the trainer's other options
-# (logging, checkpoints, devices, ...) may change without one.
-TRAINING_KEYS = ("steps", "batch_size", "lr_g", "lr_d", "betas", "n_critic", "ema", "label_smoothing",
-                 "penalty_weight", "penalty_every", "grad_clip", "lr_decay")
+# TRAINING_KEYS: the trainer settings an Architecture's ``training`` may set, declared with each setting in
+# ganzoo.settings (``arch_may_set``); a part of the plugin API.
 
 
 # ----------------------------------------------------------------------------------------------------------------- data

@@ -9,12 +9,12 @@ import torch
 from benchmarks.peer import PeerSettings, peer_networks, train_peer
 from ganzoo.data import load_dataset
 from ganzoo.registry import default_registry
-from ganzoo.train.config import resolve_config
+from ganzoo.train.config import data_request, resolve_config
 
 
 def _built(options: dict):
     resolved = resolve_config(default_registry(), options)
-    data = load_dataset(resolved.dataset, resolved.config.data_request())
+    data = load_dataset(resolved.dataset, data_request(resolved.config))
     torch.manual_seed(0)
     models = resolved.arch.build(data.info, dict(resolved.config.hparams), 0)
     return resolved, data, models

@@ -12,7 +12,7 @@ from ganzoo.errors import ConfigError
 from ganzoo.seeding import ORDER_SEED_STRIDE
 from ganzoo.specs import DataInfo, LoadedData, Plan, Schedule
 from ganzoo.train import distributed
-from ganzoo.train.config import Resolved
+from ganzoo.train.config import Resolved, data_request
 from ganzoo.train.state import TrainState
 
 __all__ = ["Batches", "TrainingData"]
@@ -67,7 +67,7 @@ class TrainingData:
     @classmethod
     def load(cls, resolved: Resolved, device: torch.device) -> "TrainingData":
         cfg = resolved.config
-        data = load_dataset(resolved.dataset, cfg.data_request())
+        data = load_dataset(resolved.dataset, data_request(cfg))
         if cfg.batch_size > len(data.x):
             raise ConfigError(f"--batch-size {cfg.batch_size} is larger than the dataset ({len(data.x)} samples): "
                               f"use at most {len(data.x)}")

@@ -1,96 +1,49 @@
-"""Training configuration: one typed dataclass, resolved from the base defaults, the architecture's paper defaults, the
-command line and ``--set KEY=VALUE``; checked against the chosen architecture, loss and dataset before anything runs."""
+"""Resolving a run's configuration: ``TrainConfig`` (``ganzoo.settings``, where each setting is declared) filled from
+the base defaults, the architecture's paper defaults, the command line and ``--set KEY=VALUE``, and checked against the
+chosen architecture, loss and dataset before anything runs."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 from ganzoo.errors import ConfigError
 from ganzoo.registry import Registry
-from ganzoo.specs import DATA_KINDS, TRAINING_KEYS, Architecture, DataRequest, Dataset, Loss, Metric
+from ganzoo.settings import (
+    DEFAULT_ARCH,
+    LR_DECAYS,
+    PRECISIONS,
+    RESUMABLE_FIELDS,
+    TRAINING_KEYS,
+    TrainConfig,
+    check_ranges,
+)
+from ganzoo.specs import DATA_KINDS, Architecture, DataRequest, Dataset, Loss, Metric, Penalty
 
-__all__ = ["TrainConfig", "Resolved", "resolve_config", "resolve_resume", "parse_set_items", "config_from_json",
-           "DEFAULT_ARCH", "ResumeChangeError"]
-
-DEFAULT_ARCH = "wgan_gp"
-LR_DECAYS = ("none", "linear")  # linear: both learning rates fall to 0 at the run's last step
-PRECISIONS = ("fp32", "bf16", "fp16")  # bf16 / fp16: autocast for the networks; losses and the penalty stay float32
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a run. ``steps`` counts generator updates; each is preceded by ``n_critic`` critic updates.
-
-    Empty ``loss`` / ``dataset`` / ``val_metric`` mean "the architecture's (or dataset's) default"; ``resolve_config``
-    fills them in, so a saved config is always explicit.
-    """
-
-    arch: str = DEFAULT_ARCH
-    loss: str = ""
-    dataset: str = ""
-    data_dir: Optional[str] = None
-    image_size: Optional[int] = None
-    channels: Optional[int] = None
-    conditional: bool = False
-    steps: int = 2000
-    batch_size: int = 64
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
-    n_critic: int = 1
-    seed: int = 0
-    device: str = "auto"
-    ema: float = 0.999
-    label_smoothing: float = 0.0
-    penalty_weight: Optional[float] = None
-    penalty_every: int = 1
-    grad_clip: float = 0.0
-    lr_decay: str = "none"
-    precision: str = "fp32"
-    fused: bool = True
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_every: int = 500
-    val_every: int = 500
-    val_metric: str = ""
-    val_samples: int = 2500
-    early_stop_patience: int = 0
-    # Non-finite guard (fp32 / bf16; fp16 has its loss scaler): checked every N steps and before anything is written.
-    nonfinite_check_every: int = 10
-    nonfinite_patience: int = 3   # bad windows in a row that are skipped before a rollback with half the learning rate
-    max_rollbacks: int = 3        # rollbacks before the run stops as diverged
-    hparams: dict[str, Any] = field(default_factory=dict)
-    data_options: dict[str, Any] = field(default_factory=dict)
-
-    def data_request(self, split: str = "train") -> DataRequest:
-        """What this run asks of its dataset, for the ``split`` given."""
-        return DataRequest(data_dir=self.data_dir, image_size=self.image_size, channels=self.channels, seed=self.seed,
-                           split=split, options=self.data_options)
-
-    def to_json(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["betas"] = list(self.betas)
-        return out
+__all__ = ["TrainConfig", "Resolved", "resolve_config", "resolve_resume", "resolve_run", "parse_set_items",
+           "config_from_json", "data_request", "DEFAULT_ARCH", "LR_DECAYS", "PRECISIONS", "RESUMABLE_FIELDS",
+           "ResumeChangeError"]
 
 
-# Settings that may change when a run is resumed without changing what it computes.
-# batch_size: the batch per process, which a run resumed on another number of processes may change to keep its global batch
-RESUMABLE_FIELDS = ("steps", "device", "fused", "log_every", "sample_every", "checkpoint_every", "val_every", "val_samples",
-                    "early_stop_patience", "batch_size")
+def data_request(config: TrainConfig, split: str = "train") -> DataRequest:
+    """What the run of ``config`` asks of its dataset, for the ``split`` given."""
+    return DataRequest(data_dir=config.data_dir, image_size=config.image_size, channels=config.channels, seed=config.seed,
+                       split=split, options=config.data_options)
 
 
 @dataclass
 class Resolved:
+    """A checked config with the specs it names. ``penalty`` is the loss's gradient penalty with the weight this run
+    uses (the config's, else the loss's own), or None for a loss without one: decided here, once."""
+
     config: TrainConfig
     arch: Architecture
     loss: Loss
     dataset: Dataset
     metric: Optional[Metric]
+    penalty: Optional[Penalty]
 
 
 def _coerce(key: str, raw: str, default: Any) -> Any:
@@ -158,23 +111,23 @@ def resolve_config(registry: Registry, options: Mapping[str, Any], set_items: Se
             raise ConfigError(f"--{key.replace('_', '-')} is empty: name one (see 'ganzoo list --kind {kind}'), "
                               "or leave the option out for the default")
     arch: Architecture = registry.get("arch", options.get("arch") or DEFAULT_ARCH)
-    config = TrainConfig(arch=arch.name)
-    dataset_name = options.get("dataset") or default_name(registry, "dataset", arch.default_dataset, arch)
-    kind = registry.get("dataset", dataset_name).kind
+    hparams, data_options, trainer_sets = parse_set_items(set_items, arch.hyperparameters)
+    explicit = {**trainer_sets, **{k: v for k, v in options.items() if v is not None}}
+    # the loss and dataset are named once, here: what the user gave, else the architecture's defaults
+    loss_name = explicit.pop("loss", "") or default_name(registry, "loss", arch.default_loss, arch)
+    dataset_name = explicit.pop("dataset", "") or default_name(registry, "dataset", arch.default_dataset, arch)
+    config = TrainConfig(arch=arch.name, loss=loss_name, dataset=dataset_name)
     for_dataset = dataset_defaults(arch, dataset_name)
     dataset_hparams = {k: v for k, v in for_dataset.items() if k in arch.hyperparameters}
-    trainer_defaults = {**training_defaults(arch, kind),
+    trainer_defaults = {**training_defaults(arch, registry.get("dataset", dataset_name).kind),
                         **{k: v for k, v in for_dataset.items() if k not in dataset_hparams}}
     for key, value in trainer_defaults.items():
         if not hasattr(config, key):
             raise ConfigError(f"architecture {arch.name!r} sets unknown trainer option {key!r}")
         setattr(config, key, tuple(value) if key == "betas" else value)
-    hparams, data_options, trainer_sets = parse_set_items(set_items, arch.hyperparameters)
-    explicit = {**trainer_sets, **{k: v for k, v in options.items() if v is not None}}
     for key, value in explicit.items():
         setattr(config, key, tuple(value) if key == "betas" else value)
-    default_loss = default_name(registry, "loss", arch.default_loss, arch)
-    if "penalty_weight" not in explicit and registry.get("loss", config.loss or default_loss).penalty is None:
+    if "penalty_weight" not in explicit and registry.get("loss", loss_name).penalty is None:
         config.penalty_weight = None  # the architecture's lambda is for its default loss, not for a penalty-free one
     config.arch = arch.name
     config.hparams = {**arch.hyperparameters, **dataset_hparams, **config.hparams, **hparams}
@@ -214,58 +167,33 @@ def effective_training_defaults(registry: Registry, arch: Architecture, data_kin
     (``TRAINING_KEYS``) when no flag is given: ganzoo's default, the architecture's, then its per-kind override; the
     penalty's weight is its default loss's when the architecture leaves it. For ``ganzoo list`` and ``--help``."""
     base = TrainConfig()
-    settings = {key: getattr(base, key) for key in TRAINING_KEYS}
-    settings.update(training_defaults(arch, data_kind))
-    if settings.get("penalty_weight") is None:
-        loss = registry.get("loss", default_name(registry, "loss", arch.default_loss, arch))
-        settings["penalty_weight"] = loss.penalty.weight if loss.penalty is not None else None
-    return {key: settings[key] for key in TRAINING_KEYS if settings[key] is not None}
+    values = {key: getattr(base, key) for key in TRAINING_KEYS}
+    values.update(training_defaults(arch, data_kind))
+    loss = registry.get("loss", default_name(registry, "loss", arch.default_loss, arch))
+    penalty = effective_penalty(loss, values.get("penalty_weight"))
+    values["penalty_weight"] = penalty.weight if penalty is not None else None
+    return {key: values[key] for key in TRAINING_KEYS if values[key] is not None}
+
+
+def effective_penalty(loss: Loss, weight: Optional[float]) -> Optional[Penalty]:
+    """The penalty a run of ``loss`` applies: the loss's own, with ``weight`` where one is given."""
+    if loss.penalty is None or weight is None:
+        return loss.penalty
+    return dataclasses.replace(loss.penalty, weight=weight)
 
 
 def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resolved:
-    config.loss = config.loss or default_name(registry, "loss", arch.default_loss, arch)
-    config.dataset = config.dataset or default_name(registry, "dataset", arch.default_dataset, arch)
     loss: Loss = registry.get("loss", config.loss)
     dataset: Dataset = registry.get("dataset", config.dataset)
     config.loss, config.dataset = loss.name, dataset.name  # drop any package: qualifier once resolved
 
-    for name in ("steps", "batch_size", "n_critic", "val_samples", "penalty_every"):
-        if getattr(config, name) < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
-    if config.nonfinite_patience < 1:
-        raise ConfigError(f"--set nonfinite_patience={config.nonfinite_patience} must be at least 1")
-    for name in ("nonfinite_check_every", "max_rollbacks"):
-        if getattr(config, name) < 0:
-            raise ConfigError(f"--set {name}={getattr(config, name)} must be 0 or positive")
-    for name in ("log_every", "sample_every", "checkpoint_every", "val_every", "early_stop_patience"):
-        if getattr(config, name) < 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be 0 (off) or positive, got {getattr(config, name)}")
-    for name in ("lr_g", "lr_d"):
-        if not 0 < getattr(config, name) < math.inf:
-            raise ConfigError(f"--{name.replace('_', '-')} must be a positive finite number, got {getattr(config, name)}")
-    if len(config.betas) != 2 or not all(0 <= b < 1 for b in config.betas):
-        raise ConfigError(f"betas {config.betas} must be two numbers in [0, 1), e.g. --set betas=0.5,0.999")
-    if not 0 <= config.ema < 1:
-        raise ConfigError(f"--ema {config.ema} must be in [0, 1): 0 turns the generator average off, 0.999 is typical")
-    if not 0 <= config.label_smoothing < 0.5:
-        raise ConfigError(f"--label-smoothing {config.label_smoothing} must be in [0, 0.5), e.g. 0.1")
+    check_ranges(config)  # each setting against its own range (ganzoo.settings); below, the rules between parts
     if config.label_smoothing and not loss.label_smoothing:
         raise ConfigError(f"--label-smoothing has no meaning for loss {loss.name!r}: it applies to 'bce'")
-    if config.penalty_weight is not None and (loss.penalty is None or not 0 <= config.penalty_weight < math.inf):
-        raise ConfigError(f"--penalty-weight needs a loss with a gradient penalty (e.g. wgan_gp) and a value >= 0, "
-                          f"got loss {loss.name!r} and {config.penalty_weight}")
+    if config.penalty_weight is not None and loss.penalty is None:
+        raise ConfigError(f"--penalty-weight needs a loss with a gradient penalty (e.g. wgan_gp), not {loss.name!r}")
     if config.penalty_every > 1 and loss.penalty is None:
         raise ConfigError(f"--penalty-every needs a loss with a gradient penalty (e.g. wgan_gp), not {loss.name!r}")
-    if config.precision not in PRECISIONS:
-        raise ConfigError(f"--precision {config.precision!r} must be one of {', '.join(PRECISIONS)}")
-    if config.lr_decay not in LR_DECAYS:
-        raise ConfigError(f"--lr-decay {config.lr_decay!r} must be one of {', '.join(LR_DECAYS)}")
-    if not 0 <= config.grad_clip < math.inf:
-        raise ConfigError(f"--grad-clip {config.grad_clip} must be 0 (off) or a positive finite number")
-    if config.device not in ("auto", "cpu", "cuda") and not re.fullmatch(r"cuda:\d+", config.device):
-        raise ConfigError(f"--device {config.device!r} must be auto, cpu, cuda or cuda:N")
-    if config.channels not in (None, 1, 3):
-        raise ConfigError(f"--channels {config.channels} must be 1 or 3")
 
     missing = sorted(loss.requires - arch.capabilities)
     if missing:
@@ -284,7 +212,7 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
         config.val_metric = config.val_metric or dataset.metric or "swd"  # the dataset's own, by its spec not its name
         metric = registry.get("metric", config.val_metric)
         config.val_metric = metric.name
-    return Resolved(config, arch, loss, dataset, metric)
+    return Resolved(config, arch, loss, dataset, metric, effective_penalty(loss, config.penalty_weight))
 
 
 def config_from_json(data: Mapping[str, Any]) -> TrainConfig:

@@ -12,7 +12,6 @@ the batch counter, so a run is deterministic on the CPU and a resumed run contin
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -101,10 +100,7 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
     Raises:
         RunLockedError: another process is training this run.
     """
-    cfg, loss = resolved.config, resolved.loss
-    penalty = loss.penalty
-    if penalty is not None and cfg.penalty_weight is not None:
-        penalty = dataclasses.replace(penalty, weight=cfg.penalty_weight)
+    cfg, loss, penalty = resolved.config, resolved.loss, resolved.penalty
     device = pick_device(cfg.device)
     if tune_malloc and device.type == "cpu":
         tune_allocator()

@@ -13,7 +13,7 @@ from ganzoo.data.common import load_dataset
 from ganzoo.errors import ConfigError, PluginError
 from ganzoo.seeding import VALIDATION_SEED
 from ganzoo.specs import DataInfo, LoadedData, Metric, MetricInput
-from ganzoo.train.config import Resolved
+from ganzoo.train.config import Resolved, data_request
 from ganzoo.train.models import generate
 from ganzoo.train.state import TrainState
 
@@ -33,7 +33,7 @@ class Validator:
             raise ConfigError(f"metric {metric.name!r} cannot score dataset {cfg.dataset!r} ({why}): use --val-metric swd")
         self.metric, self.cfg, self.train_data = metric, cfg, train_data
         self.num_classes, self.latent_dim, self.device = num_classes, latent_dim, device
-        val = load_dataset(resolved.dataset, cfg.data_request("val"))
+        val = load_dataset(resolved.dataset, data_request(cfg, "val"))
         self.real, self.labels = val.x, val.y
 
     def validate(self, generator: nn.Module, state: TrainState) -> tuple[dict[str, Any], bool]:

@@ -96,3 +96,25 @@ def test_the_guides_minimal_plugin_installs_lists_and_trains(guide: str, tmp_pat
                           "--out", str(tmp_path / "run")], env=env)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "run" / "checkpoints" / "last.safetensors").exists()
+
+
+def test_the_guide_lists_the_settings_an_architecture_may_set(guide: str) -> None:
+    """docs/plugins.md names ``TRAINING_KEYS`` one by one; they come from the declarations in ganzoo.settings."""
+    from ganzoo.settings import TRAINING_KEYS
+
+    found = re.search(r"The keys an architecture may set are `ganzoo\.specs\.TRAINING_KEYS`: ([^;]+);", guide)
+    assert found, "the sentence naming TRAINING_KEYS is gone from docs/plugins.md"
+    assert tuple(re.findall(r"`(\w+)`", found.group(1))) == TRAINING_KEYS
+
+
+def test_the_readme_explains_every_option_of_train() -> None:
+    """Every trainer setting with a flag has a row in the README's table of ``ganzoo train`` options."""
+    from ganzoo.settings import flag_of, settings
+
+    readme = (GUIDE.parents[1] / "README.md").read_text()
+    table = readme.split("## Training: `ganzoo train`")[1].split("### The run folder")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    first_cells = " ".join(row.split(" | ")[0] for row in rows)
+    missing = [flag_of(name) for name, about in settings().items()
+               if about.flag is not None and flag_of(name) not in first_cells]
+    assert not missing, f"README's table of train options lacks {missing}"

@@ -12,7 +12,7 @@ from ganzoo.registry import default_registry
 from ganzoo.train import distributed
 from ganzoo.train.batches import Batches
 from ganzoo.train.cadence import Cadence
-from ganzoo.train.config import resolve_config
+from ganzoo.train.config import data_request, resolve_config
 from ganzoo.train.models import Networks, build_networks
 from ganzoo.train.steps import critic_step, generator_step
 
@@ -22,7 +22,7 @@ WORLD = distributed.World()
 def _networks(arch: str = "wgan_gp", **options) -> tuple[Networks, object]:
     resolved = resolve_config(default_registry(), {"arch": arch, "dataset": "ring", "batch_size": 16, **options},
                               ["hidden=8", "depth=2", "data.n=200"])
-    info = resolved.dataset.load(resolved.config.data_request()).info
+    info = resolved.dataset.load(data_request(resolved.config)).info
     return build_networks(resolved.arch, resolved.config, info, torch.device("cpu"), 0, WORLD), resolved
 
 
