@@ -29,7 +29,7 @@ PyObject* PyInit__C(void) {
 }
 }
 
-// loss_kind, penalty_kind: the kernel codes of ganzoo/ops/kinds.py's table (LossKind, PenaltyKind in ops_common.h).
+// loss_kind, penalty_kind: the kernel codes of ganzoo/kinds.py's table (LossKind, PenaltyKind in ops_common.h).
 TORCH_LIBRARY(ganzoo, m) {
   // weight * mean_i f(||g_i||) over per-sample norms of all non-batch dims -> (scalar loss, norms (B,))
   m.def("gradient_penalty(Tensor grad, int kind, float weight, float center) -> (Tensor, Tensor)");

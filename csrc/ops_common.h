@@ -11,7 +11,7 @@
 
 namespace ganzoo {
 
-// The kernel codes of ganzoo/ops/kinds.py's table (tests/ops/test_kinds.py holds the two together).
+// The kernel codes of ganzoo/kinds.py's table (tests/ops/test_kinds.py holds the two together).
 enum LossKind : int64_t { kBce = 0, kHinge = 1, kWasserstein = 2, kLossKindCount };
 enum PenaltyKind : int64_t { kTwoSided = 0, kOneSided = 1, kSquaredNorm = 2, kPenaltyKindCount };
 

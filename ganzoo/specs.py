@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol
 
-from ganzoo.ops.kinds import LOSS_KINDS, PENALTY_KINDS
+from ganzoo.kinds import LOSS_KINDS, PENALTY_KINDS
 from ganzoo.settings import TRAINING_KEYS
 
 if TYPE_CHECKING:  # pragma: no cover

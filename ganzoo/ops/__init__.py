@@ -1,42 +1,53 @@
-"""The fused ops' Python face: each op beside its pure-PyTorch reference.
+"""The fused ops' Python face. The trainer calls only these functions.
 
-The trainer calls only these functions. Each takes ``impl="auto" | "ext" | "ref"`` (None: the current default, which
-``default_impl`` sets for a block of code).
+Each op is one module: ``losses`` (the discriminator losses, ``critic_loss`` in the kernels), ``penalty`` (the gradient
+penalty), ``tail`` (loss and penalty in one kernel) and ``mlp_critic`` (an MLP critic's hand-derived gradient). A module
+holds its op's wrapper, which picks kernel or reference per call (``impl="auto" | "ext" | "ref"``; None: the current
+default, which ``default_impl`` sets for a block of code), its fake kernel for torch.compile and its create-graph
+gradient, registered when the extension loads, on import (``extension.when_loaded``).
 
-The names are imported on first use, so that ``ganzoo.ops.kinds`` (the table of loss and penalty kinds, no torch) can be
-read by the plugin specs without importing torch.
+The pure-PyTorch references are all in ``reference.py``, on purpose: they are the specification the kernels are tested
+against, the fallback where the kernels are not built and what gives higher derivatives, and read as one page they
+show every formula ganzoo computes. ``csrc/`` implements the same formulas for CPU and CUDA.
 """
 
-from __future__ import annotations
+from ganzoo.kinds import LOSS_KINDS, PENALTY_KINDS
+from ganzoo.ops._impl import IMPLS, default_impl, use_extension
+from ganzoo.ops.losses import (
+    DRIFT,
+    discriminator_loss,
+    discriminator_loss_with_stats,
+    generator_loss,
+    relativistic_discriminator_loss,
+    relativistic_generator_loss,
+    wasserstein_drift_loss,
+)
+from ganzoo.ops.mlp_critic import mlp_critic_grads
+from ganzoo.ops.penalty import gradient_penalty, interpolate
+from ganzoo.ops.reference import (
+    critic_tail_ref,
+    discriminator_loss_ref,
+    generator_loss_ref,
+    gradient_penalty_ref,
+    interpolate_ref,
+    logit_stats_ref,
+    mlp_critic_grads_ref,
+    mlp_critic_ref,
+)
+from ganzoo.ops.extension import extension_status
+from ganzoo.ops.stats import CriticStats
+from ganzoo.ops.tail import critic_tail
 
-import importlib
-from typing import Any
+# Load ganzoo._C now, as extension-cpp's ops.py does, so that the op modules' registrations run here and never inside a
+# function torch.compile is tracing (it refuses to trace torch.library's registration). Where the extension is not
+# built this records why, and the ops fall back to the references.
+extension_status()
 
-# public name -> the module that defines it
-_HOMES = {
-    "IMPLS": "_impl", "default_impl": "_impl",
-    "LOSS_KINDS": "kinds", "PENALTY_KINDS": "kinds",
-    "DRIFT": "losses", "discriminator_loss": "losses", "discriminator_loss_with_stats": "losses",
-    "generator_loss": "losses", "wasserstein_drift_loss": "losses",
-    "relativistic_discriminator_loss": "losses", "relativistic_generator_loss": "losses",
-    "gradient_penalty": "penalty", "interpolate": "penalty",
-    "critic_tail": "tail", "CriticStats": "stats",
-    "mlp_critic_grads": "mlp_critic",
-    "critic_tail_ref": "reference", "discriminator_loss_ref": "reference", "logit_stats_ref": "reference", "generator_loss_ref": "reference",
-    "gradient_penalty_ref": "reference", "interpolate_ref": "reference", "mlp_critic_ref": "reference",
-    "mlp_critic_grads_ref": "reference",
-}
-
-__all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        value = getattr(importlib.import_module(f"ganzoo.ops.{_HOMES[name]}"), name)
-        globals()[name] = value  # later look-ups skip this function
-        return value
-    raise AttributeError(f"module 'ganzoo.ops' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
+__all__ = [
+    "IMPLS", "default_impl", "use_extension", "LOSS_KINDS", "PENALTY_KINDS",
+    "DRIFT", "discriminator_loss", "discriminator_loss_with_stats", "generator_loss", "wasserstein_drift_loss",
+    "relativistic_discriminator_loss", "relativistic_generator_loss",
+    "gradient_penalty", "interpolate", "critic_tail", "CriticStats", "mlp_critic_grads",
+    "critic_tail_ref", "discriminator_loss_ref", "logit_stats_ref", "generator_loss_ref", "gradient_penalty_ref",
+    "interpolate_ref", "mlp_critic_ref", "mlp_critic_grads_ref",
+]

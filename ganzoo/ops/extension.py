@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ganzoo.errors import ExtensionError
 
-__all__ = ["ExtensionStatus", "extension_status", "require_extension"]
+__all__ = ["ExtensionStatus", "extension_status", "require_extension", "when_loaded"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,17 @@ class ExtensionStatus:
 # (module or None, reason): filled on first use. A plain global rather than functools.lru_cache, which torch.compile
 # would trace through (and warn about) in code that calls the ops.
 _loaded: list[tuple[Optional[Any], str]] = []
+# what the op modules register with torch.library once the ops exist (their fake kernels and create-graph gradients)
+_on_load: list[Callable[[], None]] = []
+
+
+def when_loaded(register: Callable[[], None]) -> Callable[[], None]:
+    """Run ``register`` once ``ganzoo._C`` has loaded (now, if it has); never, where it is not built. A decorator for
+    an op module's registrations, which need the ops the extension defines."""
+    _on_load.append(register)
+    if _loaded and _loaded[0][0] is not None:
+        register()
+    return register
 
 
 def _load() -> tuple[Optional[Any], str]:
@@ -35,9 +46,9 @@ def _load() -> tuple[Optional[Any], str]:
             reason = " ".join(str(exc).split())
             _loaded.append((None, f"ganzoo._C is not built or does not load ({reason}); rebuild with 'make install'"))
         else:
-            from ganzoo.ops import _registration  # noqa: F401  - autograd and fake kernels, once, now the ops exist
-
             _loaded.append((_C, "built"))
+            for register in _on_load:
+                register()
     return _loaded[0]
 
 

@@ -11,8 +11,10 @@ from typing import Optional
 
 import torch
 
+from ganzoo.kinds import check_label_smoothing, loss_kind, loss_name
 from ganzoo.ops._impl import use_extension
-from ganzoo.ops.kinds import check_label_smoothing, loss_kind
+from ganzoo.ops._library import acc_dtype, reference_grads
+from ganzoo.ops.extension import when_loaded
 from ganzoo.ops.reference import discriminator_loss_ref, generator_loss_ref, logit_stats_ref
 
 __all__ = ["DRIFT", "wasserstein_drift_loss", "relativistic_discriminator_loss", "relativistic_generator_loss", "discriminator_loss", "discriminator_loss_with_stats", "generator_loss"]
@@ -34,6 +36,26 @@ def discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor, label_
                        impl: Optional[str] = None) -> torch.Tensor:
     """The discriminator's loss (see ``discriminator_loss_ref``), fused when the kernels are available."""
     return discriminator_loss_with_stats(kind, real, fake, label_smoothing, impl=impl)[0]
+
+
+def _critic_loss_fake(real, fake, kind, label_smoothing):
+    """The shapes and dtypes ``ganzoo::critic_loss`` returns, for torch.compile's tracing."""
+    return (real.new_empty(()), torch.empty_like(real, memory_format=torch.contiguous_format),
+            torch.empty_like(fake, memory_format=torch.contiguous_format), real.new_empty((3,), dtype=acc_dtype(real)))
+
+
+def _critic_loss_ref_grads(grad_out, real, fake, kind, label_smoothing):
+    """The loss's gradients by the reference, for a create_graph backward through the fused kernel."""
+    with torch.enable_grad():
+        ref = discriminator_loss_ref(loss_name(kind), real, fake, label_smoothing)
+        d_real, d_fake = reference_grads(ref, [real, fake], grad_out)
+    return d_real, d_fake
+
+
+@when_loaded
+def _register() -> None:
+    torch.library.register_fake("ganzoo::critic_loss", _critic_loss_fake)
+    torch.library.impl("ganzoo::critic_loss_ref_grads", "CompositeImplicitAutograd", func=_critic_loss_ref_grads)
 
 
 def relativistic_discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor,

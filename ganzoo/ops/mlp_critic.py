@@ -12,8 +12,10 @@ from typing import Optional, Sequence
 
 import torch
 
+from ganzoo.kinds import check_label_smoothing, loss_kind as find_loss_kind, penalty_kind as find_penalty_kind
 from ganzoo.ops._impl import use_extension
-from ganzoo.ops.kinds import check_label_smoothing, loss_kind as find_loss_kind, penalty_kind as find_penalty_kind
+from ganzoo.ops._library import acc_dtype
+from ganzoo.ops.extension import when_loaded
 from ganzoo.ops.reference import mlp_critic_grads_ref
 from ganzoo.ops.stats import CriticStats
 
@@ -52,3 +54,15 @@ def mlp_critic_grads(real: torch.Tensor, fake: torch.Tensor, point: Optional[tor
         return loss, CriticStats.of(stats), list(weight_grads), list(bias_grads)
     return mlp_critic_grads_ref(real, fake, point, list(weights), list(biases), slope, loss_kind, label_smoothing,
                                 penalty_kind, weight, center)
+
+
+def _mlp_critic_grads_fake(real, fake, point, weights, biases, slope, loss_kind, label_smoothing, penalty_kind,
+                           weight, center):
+    """The shapes and dtypes ``ganzoo::mlp_critic_grads`` returns: the loss, four statistics, one gradient per tensor."""
+    return (real.new_empty(()), real.new_empty((4,), dtype=acc_dtype(real)), [torch.empty_like(w) for w in weights],
+            [torch.empty_like(b) for b in biases])
+
+
+@when_loaded
+def _register() -> None:
+    torch.library.register_fake("ganzoo::mlp_critic_grads", _mlp_critic_grads_fake)

@@ -1,12 +1,12 @@
 """The pure-PyTorch specification of every fused op: what the kernels of ``ganzoo._C`` are tested against, what runs
-where they are not built, and what gives their higher-order gradients. Kinds are names from ``ganzoo.ops.kinds``."""
+where they are not built, and what gives their higher-order gradients. Kinds are names from ``ganzoo.kinds``."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from ganzoo.ops.kinds import LOSS_KINDS, PENALTY_KINDS
+from ganzoo.kinds import LOSS_KINDS, PENALTY_KINDS
 from ganzoo.ops.stats import CriticStats
 
 __all__ = ["discriminator_loss_ref", "generator_loss_ref", "logit_stats_ref", "gradient_penalty_ref", "interpolate_ref",

@@ -9,8 +9,18 @@ from typing import Optional
 
 import torch
 
+from ganzoo.kinds import (
+    check_label_smoothing,
+    loss_kind as find_loss_kind,
+    loss_name,
+    penalty_kind as find_penalty_kind,
+    penalty_name,
+)
 from ganzoo.ops._impl import use_extension
-from ganzoo.ops.kinds import check_label_smoothing, loss_kind as find_loss_kind, penalty_kind as find_penalty_kind
+from ganzoo.ops._library import acc_dtype, reference_grads
+from ganzoo.ops.extension import when_loaded
+from ganzoo.ops.losses import _critic_loss_fake
+from ganzoo.ops.penalty import _gradient_penalty_fake
 from ganzoo.ops.reference import critic_tail_ref
 from ganzoo.ops.stats import CriticStats
 
@@ -40,3 +50,26 @@ def critic_tail(real: torch.Tensor, fake: torch.Tensor, grad: torch.Tensor, loss
                                                              float(weight), float(center))
         return loss, CriticStats.of(stats)
     return critic_tail_ref(real, fake, grad, loss_kind, label_smoothing, penalty_kind, weight, center)
+
+
+def _critic_tail_fake(real, fake, grad, loss_kind, label_smoothing, penalty_kind, weight, center):
+    """The shapes and dtypes ``ganzoo::critic_tail`` returns: the loss's and the penalty's, and four statistics."""
+    loss, grad_real, grad_fake, _ = _critic_loss_fake(real, fake, loss_kind, label_smoothing)
+    _, norms = _gradient_penalty_fake(grad, penalty_kind, weight, center)
+    return loss, grad_real, grad_fake, norms, real.new_empty((4,), dtype=acc_dtype(real))
+
+
+def _critic_tail_ref_grads(grad_out, real, fake, grad, loss_kind, label_smoothing, penalty_kind, weight,
+                           center):
+    """The tail's gradients by the reference, for a create_graph backward through the fused kernel."""
+    with torch.enable_grad():
+        ref, _ = critic_tail_ref(real, fake, grad, loss_name(loss_kind), label_smoothing, penalty_name(penalty_kind),
+                                 weight, center)
+        d_real, d_fake, d_grad = reference_grads(ref, [real, fake, grad], grad_out)
+    return d_real, d_fake, d_grad
+
+
+@when_loaded
+def _register() -> None:
+    torch.library.register_fake("ganzoo::critic_tail", _critic_tail_fake)
+    torch.library.impl("ganzoo::critic_tail_ref_grads", "CompositeImplicitAutograd", func=_critic_tail_ref_grads)

@@ -19,8 +19,8 @@ from ganzoo.ops import (
     interpolate,
     logit_stats_ref,
     mlp_critic_grads,
+    use_extension,
 )
-from ganzoo.ops._impl import use_extension
 from ganzoo.specs import Loss, Penalty
 from ganzoo.train import distributed
 from ganzoo.train.guard import NonFiniteGuard

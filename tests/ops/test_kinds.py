@@ -1,4 +1,4 @@
-"""The table of loss and penalty kinds (ganzoo/ops/kinds.py) against the kernels' enums (csrc/ops_common.h), the
+"""The table of loss and penalty kinds (ganzoo/kinds.py) against the kernels' enums (csrc/ops_common.h), the
 references and the plugin specs: one table, and nothing that disagrees with it."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import re
 import pytest
 import torch
 
+from ganzoo import kinds
 from ganzoo.errors import PluginError
-from ganzoo.ops import kinds
 from ganzoo.ops.reference import discriminator_loss_ref, generator_loss_ref, gradient_penalty_ref
 from ganzoo.specs import Loss, Penalty, validate_spec
 from tests.conftest import REPO
