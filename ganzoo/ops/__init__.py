@@ -13,6 +13,7 @@ show every formula ganzoo computes. ``csrc/`` implements the same formulas for C
 
 from ganzoo.kinds import LOSS_KINDS, PENALTY_KINDS
 from ganzoo.ops._impl import IMPLS, default_impl, use_extension
+from ganzoo.ops.extension import extension_status
 from ganzoo.ops.losses import (
     DRIFT,
     discriminator_loss,
@@ -34,7 +35,6 @@ from ganzoo.ops.reference import (
     mlp_critic_grads_ref,
     mlp_critic_ref,
 )
-from ganzoo.ops.extension import extension_status
 from ganzoo.ops.stats import CriticStats
 from ganzoo.ops.tail import critic_tail
 
