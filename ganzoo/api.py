@@ -173,6 +173,6 @@ def _as_set_value(value: Any) -> str:
 
 
 def _progress_bar() -> Any:
-    from ganzoo.cli import _TqdmProgress  # the CLI's bar: one look for both
+    from ganzoo.console import ProgressBar  # the CLI's bar: one look for both
 
-    return _TqdmProgress()
+    return ProgressBar()

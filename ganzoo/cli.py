@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import warnings
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 import click
@@ -23,21 +24,29 @@ __all__ = ["cli", "main"]
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-_ARGV: list[str] = []
 
 
-def _debug_requested(argv: Sequence[str]) -> bool:
-    return "--debug" in argv or os.environ.get("GANZOO_DEBUG", "") not in ("", "0")
+@dataclass
+class _Invocation:
+    """This run of the command line: click hands it to every command (``ctx.obj``), and ``main`` reads it back once
+    an error has come out of click. ``argv`` is what ``train --nproc N`` runs again under torchrun."""
+
+    argv: list[str] = field(default_factory=list)
+    debug: bool = field(default_factory=lambda: os.environ.get("GANZOO_DEBUG", "") not in ("", "0"))
 
 
-def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+def _debugging() -> bool:
+    """Whether ``--debug`` (or ``GANZOO_DEBUG=1``) asked for tracebacks in this command."""
+    ctx = click.get_current_context(silent=True)
+    invocation = ctx.find_object(_Invocation) if ctx is not None else None
+    return (invocation or _Invocation()).debug
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
 @click.version_option(package_name="ganzoo", prog_name="ganzoo")
-def cli(debug: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """ganzoo: a plugin-based GAN zoo for PyTorch.
 
     \b
@@ -49,6 +58,8 @@ def cli(debug: bool) -> None:
     ganzoo fetch mnist_digits        download real MNIST digits once (training never touches the network)
     ganzoo fetch inception           download the Inception network once, for standard FID/KID
     """
+    invocation = ctx.ensure_object(_Invocation)
+    invocation.debug = invocation.debug or debug
 
 
 # --------------------------------------------------------------------------------------------------------------- list
@@ -120,7 +131,7 @@ def _print_failures(failures: Sequence[Any], *, err: bool = False) -> None:
     if not failures:
         return
     click.echo(f"\n{len(failures)} plugin(s) failed to load and were skipped:", err=err)
-    debug = _debug_requested(sys.argv)
+    debug = _debugging()
     for f in failures:
         version = f" {f.version}" if f.version else ""
         click.echo(f"  {f.where}  [{f.package}{version}]  {f.error}", err=err)
@@ -197,81 +208,6 @@ def fetch_command(name: str, origin: Optional[str]) -> None:
 
 
 # -------------------------------------------------------------------------------------------------------------- train
-class _TqdmProgress:
-    """The training loop's progress sink: a tqdm bar on stderr with the latest losses and throughput."""
-
-    def start(self, total: int, initial: int) -> None:
-        from tqdm import tqdm
-
-        # in a log file (CI, nohup) a bar redrawn ten times a second would be most of the log
-        interval = 0.2 if sys.stderr.isatty() else 30.0
-        self.bar = tqdm(total=total, initial=initial, unit="step", file=sys.stderr, dynamic_ncols=True, leave=True,
-                        mininterval=interval, maxinterval=max(interval, 10.0))
-
-    def update(self, step: int, record: Optional[dict]) -> None:
-        self.bar.update(step - self.bar.n)
-        if record and "d_loss" in record:
-            self.bar.set_postfix(d=f"{record['d_loss']:.3g}", g=f"{record['g_loss']:.3g}",
-                                 samples_s=f"{record['samples_per_s']:.0f}", refresh=False)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-class _GracefulStop:
-    """The first Ctrl-C (SIGINT) or SIGTERM finishes the current step, checkpoints and stops; a second one stops at once.
-
-    SIGTERM is what torchrun sends its workers when it is stopped, and what SLURM, Kubernetes and ``kill`` send before
-    they kill. Under torchrun a repeated signal does not stop at once: torchrun forwards the terminal's Ctrl-C to every
-    worker, which then sees it twice, and it kills workers itself when they outlast its own timeout.
-    """
-
-    SIGNALS = ("SIGINT", "SIGTERM")
-
-    def __init__(self) -> None:
-        self.received: Optional[int] = None
-        self._previous: dict[int, Any] = {}
-
-    @property
-    def requested(self) -> bool:
-        return self.received is not None
-
-    def __enter__(self) -> "_GracefulStop":
-        import signal
-
-        under_torchrun = bool(os.environ.get("TORCHELASTIC_RUN_ID"))
-        speaks = os.environ.get("RANK", "0") == "0"  # one message for the whole job
-
-        def handler(signum, frame):  # noqa: ANN001
-            if self.received is not None:
-                if under_torchrun:
-                    return
-                raise KeyboardInterrupt
-            self.received = signum
-            name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-            if speaks:
-                again = "" if under_torchrun else f" ({name} again to stop at once)"
-                click.echo(f"\n{name}: stopping after this step{again}...", err=True)
-
-        for name in self.SIGNALS:
-            signum = getattr(signal, name)
-            try:
-                self._previous[signum] = signal.signal(signum, handler)
-            except ValueError:  # not the main thread (e.g. inside a test runner's worker): keep the default
-                pass
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import signal
-
-        for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
-
-    def exit_code(self) -> int:
-        """128 + the signal's number, as a shell reports a process the signal ended: 130 for Ctrl-C, 143 for SIGTERM."""
-        return 128 + (self.received or 2)
-
-
 # the settings an architecture may set for itself (arch_may_set in ganzoo.settings): their help names no fixed default
 _ARCH_DECIDES = "[default: the architecture's, per data kind: 'ganzoo list --kind arch' shows them]"
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
@@ -346,6 +282,7 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
     """Train a GAN; writes checkpoints, metrics.jsonl, sample pictures and a loss curve to the run folder."""
     from pathlib import Path
 
+    from ganzoo.console import GracefulStop, ProgressBar
     from ganzoo.registry import default_registry
     from ganzoo.train import distributed, train
     from ganzoo.train.config import ResumeChangeError, resolve_run
@@ -353,7 +290,7 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
     if nproc is not None and distributed.world().active:
         raise click.UsageError("--nproc starts torchrun itself: drop it when running under torchrun")
     if nproc is not None and nproc != 1:
-        args = distributed.torchrun_args(nproc, _without_nproc(_ARGV or sys.argv[1:]), options.get("device"))
+        args = distributed.torchrun_args(nproc, _without_nproc(click.get_current_context().ensure_object(_Invocation).argv or sys.argv[1:]), options.get("device"))
         raise click.exceptions.Exit(distributed.launch(args))
     if resume and out:
         raise click.UsageError("give either --resume RUN or --out, not both")
@@ -377,9 +314,9 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
 
     main_rank = distributed.world().main  # rank 0, or the only process
     try:
-        with _GracefulStop() as stop:
+        with GracefulStop() as stop:
             result = train(resolved, Path(resume or out) if resume or out else None, resume=bool(resume),
-                           progress=None if quiet or not main_rank else _TqdmProgress(),
+                           progress=None if quiet or not main_rank else ProgressBar(),
                            stop_requested=lambda: stop.requested, announce=announce,
                            tune_malloc=True)  # this process is ganzoo's alone
     finally:
@@ -536,15 +473,10 @@ def doctor_command(as_json: bool) -> None:
 
 
 # --------------------------------------------------------------------------------------------------------------- main
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Entry point of the ``ganzoo`` script: run the CLI and exit with its status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    _ARGV[:] = argv  # `train --nproc N` re-runs the same command under torchrun
-    debug = _debug_requested(argv)
-    if not debug:
-        warnings.showwarning = _one_line_warnings
+def _run(invocation: _Invocation) -> Any:
+    """The error boundary: the command's exit code, with every error turned into its message and code."""
     try:
-        code = cli.main(args=argv, prog_name="ganzoo", standalone_mode=False)
+        code = cli.main(args=invocation.argv, prog_name="ganzoo", standalone_mode=False, obj=invocation)
     except click.exceptions.UsageError as exc:
         exc.show()
         code = EXIT_USAGE
@@ -555,12 +487,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         click.echo("interrupted", err=True)
         code = EXIT_INTERRUPTED
     except GanzooError as exc:
-        if debug:
+        if invocation.debug:
             raise
         click.echo(f"error: {exc}", err=True)
         code = EXIT_ERROR
     except OSError as exc:  # a file the user named, or the disk, said no: say which file and why
-        if debug:
+        if invocation.debug:
             raise
         where = f"{exc.filename}: " if exc.filename else ""
         click.echo(f"error: {where}{exc.strerror or ' '.join(str(exc).split())}", err=True)
@@ -569,9 +501,29 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         exc.show()
         code = exc.exit_code
     except Exception as exc:
-        if debug:
+        if invocation.debug:
             raise
         text = " ".join(str(exc).split())
         click.echo(f"error: unexpected {type(exc).__name__}: {text} (rerun with --debug for the traceback)", err=True)
         code = EXIT_ERROR
+    return code
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Entry point of the ``ganzoo`` script: run the CLI and exit with its status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    invocation = _Invocation(argv)
+    show_warning = warnings.showwarning
+
+    def one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        if invocation.debug:
+            show_warning(message, category, filename, lineno, file, line)
+        else:
+            print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+    warnings.showwarning = one_line_warnings
+    try:
+        code = _run(invocation)
+    finally:
+        warnings.showwarning = show_warning
     sys.exit(code if isinstance(code, int) else 0)

@@ -163,3 +163,15 @@ def test_list_shows_an_architectures_defaults_for_one_dataset(run_cli) -> None:
     assert all(not line.startswith("defaults:") for line in run_cli("list", "--kind", "dataset").stdout.splitlines())
     rows = {row["name"]: row for row in json.loads(run_cli("list", "--kind", "arch", "--json").stdout)}
     assert rows["wgan_gp"]["dataset_defaults"] == {"grid": {"hidden": 256}} and rows["dcgan"]["dataset_defaults"] == {}
+
+
+def test_debug_is_the_option_and_not_any_word_that_reads_like_it(run_cli) -> None:
+    """``--debug`` counts where click reads it as the option: as the value of another option it is just that value
+    (the command line once found it by scanning its arguments and then raised a traceback here)."""
+    result = run_cli("train", "--arch", "--debug")
+    assert result.exit_code == 1 and "unknown architecture '--debug'" in result.stderr
+    assert "Traceback" not in result.stderr
+    from ganzoo.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError):
+        run_cli("--debug", "train", "--arch", "nope")

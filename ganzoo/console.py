@@ -1,0 +1,85 @@
+"""What the person at the terminal sees of a training run, for ``ganzoo train`` and ``ganzoo.api.train`` alike: the
+progress bar, and the first Ctrl-C or SIGTERM finishing the step and checkpointing instead of killing the run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Optional
+
+__all__ = ["ProgressBar", "GracefulStop"]
+
+
+class ProgressBar:
+    """The training loop's progress sink: a tqdm bar on stderr with the latest losses and throughput."""
+
+    def start(self, total: int, initial: int) -> None:
+        from tqdm import tqdm
+
+        # in a log file (CI, nohup) a bar redrawn ten times a second would be most of the log
+        interval = 0.2 if sys.stderr.isatty() else 30.0
+        self.bar = tqdm(total=total, initial=initial, unit="step", file=sys.stderr, dynamic_ncols=True, leave=True,
+                        mininterval=interval, maxinterval=max(interval, 10.0))
+
+    def update(self, step: int, record: Optional[dict]) -> None:
+        self.bar.update(step - self.bar.n)
+        if record and "d_loss" in record:
+            self.bar.set_postfix(d=f"{record['d_loss']:.3g}", g=f"{record['g_loss']:.3g}",
+                                 samples_s=f"{record['samples_per_s']:.0f}", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class GracefulStop:
+    """The first Ctrl-C (SIGINT) or SIGTERM finishes the current step, checkpoints and stops; a second one stops at once.
+
+    SIGTERM is what torchrun sends its workers when it is stopped, and what SLURM, Kubernetes and ``kill`` send before
+    they kill. Under torchrun a repeated signal does not stop at once: torchrun forwards the terminal's Ctrl-C to every
+    worker, which then sees it twice, and it kills workers itself when they outlast its own timeout.
+    """
+
+    SIGNALS = ("SIGINT", "SIGTERM")
+
+    def __init__(self) -> None:
+        self.received: Optional[int] = None
+        self._previous: dict[int, Any] = {}
+
+    @property
+    def requested(self) -> bool:
+        return self.received is not None
+
+    def __enter__(self) -> "GracefulStop":
+        import signal
+
+        under_torchrun = bool(os.environ.get("TORCHELASTIC_RUN_ID"))
+        speaks = os.environ.get("RANK", "0") == "0"  # one message for the whole job
+
+        def handler(signum, frame):  # noqa: ANN001
+            if self.received is not None:
+                if under_torchrun:
+                    return
+                raise KeyboardInterrupt
+            self.received = signum
+            name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+            if speaks:
+                again = "" if under_torchrun else f" ({name} again to stop at once)"
+                print(f"\n{name}: stopping after this step{again}...", file=sys.stderr, flush=True)
+
+        for name in self.SIGNALS:
+            signum = getattr(signal, name)
+            try:
+                self._previous[signum] = signal.signal(signum, handler)
+            except ValueError:  # not the main thread (e.g. inside a test runner's worker): keep the default
+                pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+    def exit_code(self) -> int:
+        """128 + the signal's number, as a shell reports a process the signal ended: 130 for Ctrl-C, 143 for SIGTERM."""
+        return 128 + (self.received or 2)
