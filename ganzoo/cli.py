@@ -168,12 +168,11 @@ def data_command(name: str, data_dir: Optional[str], image_size: Optional[int], 
         "range": [round(float(data.x.min()), 4), round(float(data.x.max()), 4)],
     }
     if preview:
-        from ganzoo.viz import save_image_grid, save_scatter
+        from ganzoo.viz import save_samples_picture
 
-        if data.info.kind == "images":
-            save_image_grid(data.x[:64].numpy(), preview)
-        else:
-            save_scatter(data.x[:2500].numpy(), preview, title=f"{spec.name}: 2,500 samples")
+        count = 64 if data.info.kind == "images" else 2500
+        save_samples_picture(data.x[:count].numpy(), preview, data.info.kind, data.info.value_range,
+                             title=f"{spec.name}: {count:,} samples")
         summary["preview"] = preview
     if as_json:
         click.echo(json.dumps(summary, indent=2))

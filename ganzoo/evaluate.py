@@ -22,7 +22,7 @@ from ganzoo.io import atomic_path
 from ganzoo.registry import Registry
 from ganzoo.specs import Metric, MetricInput
 from ganzoo.train.config import data_request
-from ganzoo.train.models import generate
+from ganzoo.train.models import classes_in_turn, generate
 from ganzoo.train.sample import load_generator
 from ganzoo.train.validation import at_data_size, metric_misfit, scores_of
 
@@ -72,7 +72,7 @@ def evaluate(registry: Registry, run_dir: Path, which: str = "last", n: int = 25
         chosen = [e.spec for e in registry.entries("metric")
                   if e.spec.fetch is None and not metric_misfit(e.spec, train.info, train.y)]
     count = min(n, len(train.x))
-    labels = torch.arange(count) % loaded.num_classes if loaded.num_classes else None
+    labels = classes_in_turn(count, loaded.num_classes)
     fake = generate(loaded.generator, count, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed), labels)
     resolution = int(fake.shape[-1]) if info.kind == "images" and fake.shape[-1] != info.shape[-1] else None
     fake = at_data_size(fake, info)

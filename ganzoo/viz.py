@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from ganzoo.io import atomic_path
 
-__all__ = ["image_grid", "save_image_grid", "save_scatter", "save_curves", "scatter_window"]
+__all__ = ["image_grid", "save_image_grid", "save_scatter", "save_samples_picture", "save_curves", "scatter_window"]
 
 _BACKGROUND = (255, 255, 255)
 _AXES = (90, 90, 90)
@@ -80,6 +80,16 @@ def save_scatter(fake: np.ndarray, path: str | os.PathLike, *, real: Optional[np
             draw.ellipse([x - r, size - y - r, x + r, size - y + r], fill=colour)
     draw.text((m, 4), title or f"generated (blue) vs real (grey), window [{lo:.2g}, {hi:.2g}]^2", fill=_AXES)
     _save(img, path)
+
+
+def save_samples_picture(samples: np.ndarray, path: str | os.PathLike, kind: str, value_range: tuple[float, float], *,
+                         nrow: Optional[int] = None, real: Optional[np.ndarray] = None, title: str = "") -> None:
+    """Samples of a dataset of ``kind`` as a picture: images as a grid (``nrow`` to a row: one row per class for a
+    conditional run), points as a scatter in the window of ``value_range``, over ``real`` points where given."""
+    if kind == "images":
+        save_image_grid(samples, path, nrow=nrow)
+    else:
+        save_scatter(samples, path, real=real, bounds=scatter_window(value_range), title=title)
 
 
 def save_curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | os.PathLike, *,

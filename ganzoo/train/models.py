@@ -23,6 +23,12 @@ __all__ = ["pick_device", "check_models", "build_models", "Networks", "build_net
            "eval_mode"]
 
 
+def classes_in_turn(n: int, num_classes: int) -> Optional[torch.Tensor]:
+    """Labels for ``n`` samples that take the classes in turn (0, 1, ..., C-1, 0, ...), or None for an unconditional
+    run (``num_classes`` 0): what pictures, validation and evaluation draw a conditional generator with."""
+    return torch.arange(n) % num_classes if num_classes else None
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -14,12 +14,12 @@ import torch
 from torch import nn
 
 from ganzoo.seeding import PREVIEW_SEED
-from ganzoo.specs import DataInfo, LoadedData, Plan
+from ganzoo.specs import LoadedData, Plan
 from ganzoo.train import distributed
-from ganzoo.train.models import generate
+from ganzoo.train.models import classes_in_turn, generate
 from ganzoo.train.run import METRICS_FILE, read_metrics
 
-__all__ = ["RunRecords", "save_samples", "save_picture", "save_loss_curve", "plan_record"]
+__all__ = ["RunRecords", "save_samples", "save_loss_curve", "plan_record"]
 
 PREVIEW_IMAGES, PREVIEW_POINTS = 64, 2500
 
@@ -131,23 +131,15 @@ def save_samples(run_dir: Path, step: int, generator: nn.Module, latent_dim: int
                  data: LoadedData, num_classes: int) -> Path:
     """``samples/step_NNNNNN.png`` from fixed noise, at the generator's current size (a growing generator's pictures
     show the stage it has reached); returns its path."""
+    from ganzoo.viz import save_samples_picture
+
     n = PREVIEW_IMAGES if data.info.kind == "images" else PREVIEW_POINTS
-    labels = torch.arange(n) % num_classes if num_classes else None
-    fake = generate(generator, n, latent_dim, device, torch.Generator().manual_seed(seed + PREVIEW_SEED), labels)
+    fake = generate(generator, n, latent_dim, device, torch.Generator().manual_seed(seed + PREVIEW_SEED),
+                    classes_in_turn(n, num_classes))
     path = run_dir / "samples" / f"step_{step:06d}.png"
-    save_picture(path, fake, data.x, data.info, num_classes, step)
+    save_samples_picture(fake.numpy(), path, data.info.kind, data.info.value_range, nrow=num_classes or None,
+                         real=data.x[:len(fake)].numpy(), title=f"step {step}: generated (blue) vs real (grey)")
     return path
-
-
-def save_picture(path: Path, fake: torch.Tensor, real: torch.Tensor, info: DataInfo, num_classes: int, step: int) -> None:
-    """A sample grid (images, one row per class when conditional) or a scatter over the real data (points)."""
-    from ganzoo.viz import save_image_grid, save_scatter, scatter_window
-
-    if info.kind == "images":
-        save_image_grid(fake.numpy(), path, nrow=num_classes or None)
-    else:
-        save_scatter(fake.numpy(), path, real=real[:len(fake)].numpy(), bounds=scatter_window(info.value_range),
-                     title=f"step {step}: generated (blue) vs real (grey)")
 
 
 def save_loss_curve(run_dir: Path) -> None:

@@ -18,7 +18,7 @@ from ganzoo.seeding import torch_seeded
 from ganzoo.specs import DataInfo
 from ganzoo.train.checkpoint import generator_weights, load_checkpoint
 from ganzoo.train.config import TrainConfig, config_from_json
-from ganzoo.train.models import build_models, generate, pick_device
+from ganzoo.train.models import build_models, classes_in_turn, generate, pick_device
 from ganzoo.train.run import checkpoint_path, info_from_json, read_run_config
 from ganzoo.train.state import images_seen
 
@@ -68,7 +68,7 @@ def class_labels(loaded: LoadedGenerator, n: int, class_id: Optional[int]) -> Op
         if not 0 <= class_id < loaded.num_classes:
             raise ConfigError(f"--class {class_id} is out of range: this run has classes 0..{loaded.num_classes - 1}")
         return torch.full((n,), class_id, dtype=torch.long)
-    return torch.arange(n) % loaded.num_classes if loaded.num_classes else None
+    return classes_in_turn(n, loaded.num_classes)
 
 
 def sample_to_file(loaded: LoadedGenerator, n: int, out: Path, seed: int = 0, class_id: Optional[int] = None) -> torch.Tensor:
@@ -83,13 +83,10 @@ def sample_to_file(loaded: LoadedGenerator, n: int, out: Path, seed: int = 0, cl
     if suffix == ".npy":
         with atomic_path(out, suffix=".npy") as tmp:
             np.save(tmp, fake.numpy())
-    elif loaded.info.kind == "images":
-        from ganzoo.viz import save_image_grid
-
-        save_image_grid(fake.numpy(), out, nrow=loaded.num_classes if labels is not None and class_id is None else None)
     else:
-        from ganzoo.viz import save_scatter, scatter_window
+        from ganzoo.viz import save_samples_picture
 
-        save_scatter(fake.numpy(), out, bounds=scatter_window(loaded.info.value_range),
-                     title=f"{n} samples, step {loaded.step}")
+        save_samples_picture(fake.numpy(), out, loaded.info.kind, loaded.info.value_range,
+                             nrow=loaded.num_classes if labels is not None and class_id is None else None,
+                             title=f"{n} samples, step {loaded.step}")
     return fake

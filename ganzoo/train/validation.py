@@ -14,7 +14,7 @@ from ganzoo.errors import ConfigError, PluginError
 from ganzoo.seeding import VALIDATION_SEED
 from ganzoo.specs import DataInfo, LoadedData, Metric, MetricInput
 from ganzoo.train.config import Resolved, data_request
-from ganzoo.train.models import generate
+from ganzoo.train.models import classes_in_turn, generate
 from ganzoo.train.state import TrainState
 
 __all__ = ["Validator", "metric_misfit", "at_data_size", "scores_of"]
@@ -42,7 +42,7 @@ class Validator:
         cfg, metric, info = self.cfg, self.metric, self.train_data.info
         n = cfg.val_samples
         fake = generate(generator, n, self.latent_dim, self.device, torch.Generator().manual_seed(cfg.seed + VALIDATION_SEED),
-                        torch.arange(n) % self.num_classes if self.num_classes else None)
+                        classes_in_turn(n, self.num_classes))
         fake = at_data_size(fake, info)  # a growing generator is judged at the data's size
         scores = scores_of(metric, MetricInput(fake=fake, real=self.real, info=info, train=self.train_data.x,
                                                seed=cfg.seed, real_labels=self.labels, train_labels=self.train_data.y))
