@@ -264,8 +264,8 @@ class _TrainCommand(click.Command):
         registry = default_registry()
         arch = registry.get("arch", name)
         with formatter.section(f"Defaults of {arch.name}"):
-            formatter.write_dl([(f"on {kind}", _settings_text(effective_training_defaults(registry, arch, kind)))
-                                for kind in arch.data_kinds])
+            formatter.write_dl([(f"on {data_kind}", _settings_text(effective_training_defaults(registry, arch, data_kind)))
+                                for data_kind in arch.data_kinds])
 
 
 @cli.command("train", cls=_TrainCommand)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol, runtime_checkable
 
 from ganzoo.kinds import LOSS_KINDS, PENALTY_KINDS
 from ganzoo.settings import TRAINING_KEYS
@@ -140,6 +140,7 @@ class GanModels:
     latent_dim: int
 
 
+@runtime_checkable
 class LinearChainCritic(Protocol):
     """A capability a discriminator may offer: "I am a chain of Linear layers with one LeakyReLU slope between them".
 

@@ -14,7 +14,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ganzoo.errors import ConfigError, PluginError
 from ganzoo.seeding import torch_seeded
-from ganzoo.specs import Architecture, DataInfo, GanModels, Plan, Schedule
+from ganzoo.specs import Architecture, DataInfo, GanModels, LinearChainCritic, Plan, Schedule
 from ganzoo.train import distributed
 from ganzoo.train.config import TrainConfig
 from ganzoo.train.state import TrainState
@@ -99,7 +99,7 @@ def build_models(arch: Architecture, cfg: TrainConfig, info: DataInfo, device: t
 class Networks:
     """Everything that learns in a run: G and D, the generator average, their optimizers and fp16 loss scalers.
 
-    ``G_train`` / ``D_train`` are the networks whose gradients DDP averages across ranks (the plain networks in one
+    ``G_ddp`` / ``D_ddp`` are the networks whose gradients DDP averages across ranks (the plain networks in one
     process). Each phase calls the network it does not train unwrapped, so no rank waits for gradients that phase
     never makes.
     """
@@ -107,8 +107,8 @@ class Networks:
     G: nn.Module
     D: nn.Module
     G_ema: Optional[nn.Module]
-    G_train: nn.Module
-    D_train: nn.Module
+    G_ddp: nn.Module
+    D_ddp: nn.Module
     latent_dim: int
     schedule: Optional[Schedule]
     opt_g: torch.optim.Optimizer
@@ -186,15 +186,15 @@ def build_networks(arch: Architecture, cfg: TrainConfig, info: DataInfo, device:
         for network in (G, D, G_ema):
             if network is not None:
                 network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit it
-    G_train, D_train = G, D
+    G_ddp, D_ddp = G, D
     if world.active:
         ids = [device.index] if device.type == "cuda" else None
         # a growing network leaves its future blocks unused until their stage
-        D_train = DistributedDataParallel(D, device_ids=ids, find_unused_parameters=schedule is not None)
-        G_train = DistributedDataParallel(G, device_ids=ids, find_unused_parameters=schedule is not None)
+        D_ddp = DistributedDataParallel(D, device_ids=ids, find_unused_parameters=schedule is not None)
+        G_ddp = DistributedDataParallel(G, device_ids=ids, find_unused_parameters=schedule is not None)
     # fp16 scales the losses (and the penalty's inner gradient) so that small gradients do not flush to zero
     fp16 = cfg.precision == "fp16"
-    return Networks(G=G, D=D, G_ema=G_ema, G_train=G_train, D_train=D_train, latent_dim=models.latent_dim,
+    return Networks(G=G, D=D, G_ema=G_ema, G_ddp=G_ddp, D_ddp=D_ddp, latent_dim=models.latent_dim,
                     schedule=schedule,
                     opt_g=_adam(G, cfg.lr_g, cfg.betas, device), opt_d=_adam(D, cfg.lr_d, cfg.betas, device),
                     scaler_g=torch.amp.GradScaler(device.type, enabled=fp16),
@@ -216,10 +216,9 @@ def _critic_layers(D: nn.Module, amp_dtype: Optional[torch.dtype],
     built-in MLP critic, or a plugin's), or None where the double backward stays: a critic that does not, mixed
     precision and schedules (the op computes in the parameters' own float32 or float64). Under DDP the critic step
     averages the gradients across ranks itself (``distributed.average_gradients``)."""
-    offer = getattr(D, "linear_chain", None)
-    if not callable(offer) or amp_dtype is not None or schedule is not None:
+    if not isinstance(D, LinearChainCritic) or amp_dtype is not None or schedule is not None:
         return None
-    chain = offer()
+    chain = D.linear_chain()
     if chain is None or any(p.dtype not in (torch.float32, torch.float64) for p in D.parameters()):
         return None
     layers, slope = chain

@@ -71,9 +71,9 @@ def _critic_loss_by_autograd(nets: Networks, real: torch.Tensor, fake: torch.Ten
                              label_smoothing: float) -> tuple[torch.Tensor, CriticStats]:
     """The critic's loss (penalty included) in autograd's graph, for ``optimizer_step``'s backward."""
     with nets.autocast():
-        d_real, d_fake = nets.D_train(real, y).float(), nets.D_train(fake, y).float()
+        d_real, d_fake = nets.D_ddp(real, y).float(), nets.D_ddp(fake, y).float()
     if penalty is not None and loss.kind is not None:
-        grad = penalty_grad(nets.D_train, penalty, real, fake, y, noise, world, nets.autocast, nets.scaler_d)
+        grad = penalty_grad(nets.D_ddp, penalty, real, fake, y, noise, world, nets.autocast, nets.scaler_d)
         return critic_tail(d_real, d_fake, grad, loss.kind, penalty.kind, penalty.weight, penalty.center,
                            label_smoothing)
     if loss.kind is not None:  # no penalty: the loss kernel computes the statistics in its own pass
@@ -83,7 +83,7 @@ def _critic_loss_by_autograd(nets: Networks, real: torch.Tensor, fake: torch.Ten
     total = loss.discriminator_loss()(d_real, d_fake, **smoothing)
     gp = total.new_zeros(())
     if penalty is not None:
-        grad = penalty_grad(nets.D_train, penalty, real, fake, y, noise, world, nets.autocast, nets.scaler_d)
+        grad = penalty_grad(nets.D_ddp, penalty, real, fake, y, noise, world, nets.autocast, nets.scaler_d)
         gp = gradient_penalty(grad, penalty.kind, penalty.weight, penalty.center)
         total = total + gp
     # a plugin's own loss has no kernel to compute the statistics in its pass: they come from the logits here
@@ -120,7 +120,7 @@ def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: di
     y = torch.randint(num_classes, (global_batch,), generator=noise)[mine].to(nets.device) if num_classes else None
     z = torch.randn(global_batch, nets.latent_dim, generator=noise)[mine].to(nets.device)
     with nets.autocast():
-        logits = nets.D(nets.G_train(z, y), y).float()
+        logits = nets.D(nets.G_ddp(z, y), y).float()
         if loss.generator_takes_real:
             if real is None:
                 raise ValueError(f"loss {loss.name!r} scores real data in the generator step: pass the real batch")

@@ -67,10 +67,10 @@ class _FakeNets:
     latent_dim, device = 2, torch.device("cpu")
 
     def __init__(self) -> None:
-        self.G = self.G_train = torch.nn.Linear(2, 2)
+        self.G = self.G_ddp = torch.nn.Linear(2, 2)
         self.D = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Flatten(0))
         self.D.forward = lambda x, y=None: torch.nn.Sequential.forward(self.D, x)  # type: ignore[method-assign]
-        self.G_train = lambda z, y=None: self.G(z)
+        self.G_ddp = lambda z, y=None: self.G(z)
 
     @staticmethod
     def autocast():
