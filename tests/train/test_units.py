@@ -1,5 +1,5 @@
 """The trainer's parts on their own, with tiny networks: one critic update, one generator update, the cadence, the data
-order. The end-to-end tests run them together; these say which part broke."""
+order, the non-finite guard. The end-to-end tests run them together; these say which part broke."""
 
 from __future__ import annotations
 
@@ -145,3 +145,63 @@ def test_the_data_order_is_a_function_of_the_position() -> None:
     fresh = Batches(10, seed=7)  # a resumed run rebuilds the order from the seed and reads from its position
     assert torch.equal(fresh.take(13, 4), epoch1[3:7])
     assert not torch.equal(Batches(10, seed=8).take(0, 10), epoch0)
+
+
+def _guarded(patience: int, max_rollbacks: int):
+    from ganzoo.train.guard import NonFiniteGuard
+    from ganzoo.train.state import TrainState
+
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 1)
+    opt = torch.optim.Adam(net.parameters(), lr=0.1)
+    state = TrainState()
+    guard = NonFiniteGuard({"net": net, "absent": None}, {"net": opt}, state, torch.device("cpu"), patience=patience,
+                           max_rollbacks=max_rollbacks)
+
+    def update(loss_scale: float = 1.0) -> None:
+        loss = net(torch.ones(4, 3)).mean() * loss_scale
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        guard.watch(loss)
+        state.step += 1
+        state.images += 4
+
+    return net, state, guard, update
+
+
+def test_the_guard_passes_finite_windows_and_takes_their_snapshot() -> None:
+    net, state, guard, update = _guarded(patience=2, max_rollbacks=1)
+    update(), update()
+    assert guard.check(WORLD) is None and guard.snapshot.step == 2
+
+
+def test_the_guard_skips_a_bad_window_back_to_the_last_good_check_while_the_data_goes_on() -> None:
+    net, state, guard, update = _guarded(patience=2, max_rollbacks=1)
+    update()
+    assert guard.check(WORLD) is None
+    good = _params(net)
+    update(), update(float("nan"))
+    event = guard.check(WORLD)
+    assert event == {"step": 3, "event": "nonfinite", "window": [2, 3], "action": "skip", "resume_from": 1}
+    assert state.step == 1 and state.images == 12  # the step count goes back, the data position does not
+    assert all(torch.equal(a, b) for a, b in zip(_params(net), good)) and state.lr_scale == 1.0
+
+
+def test_the_guard_rolls_back_with_half_the_learning_rate_after_patience_then_stops() -> None:
+    net, state, guard, update = _guarded(patience=1, max_rollbacks=1)
+    update(float("inf"))
+    event = guard.check(WORLD)
+    assert event["action"] == "rollback" and event["lr_scale"] == 0.5 and state.rollbacks == 1 and state.step == 0
+    update(float("nan"))
+    assert guard.check(WORLD)["action"] == "stop"
+
+
+def test_the_guard_catches_a_non_finite_parameter_under_a_finite_loss() -> None:
+    """A gradient of Inf with a finite loss leaves Inf in the weights (Adam: Inf / Inf): the parameter check sees it."""
+    net, state, guard, update = _guarded(patience=2, max_rollbacks=1)
+    update()
+    with torch.no_grad():
+        net.weight[0, 0] = float("inf")
+    assert guard.check(WORLD)["action"] == "skip"
+    assert torch.isfinite(net.weight).all()
