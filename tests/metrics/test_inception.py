@@ -69,7 +69,7 @@ class _StandIn:
 def test_same_n_both_sides_and_the_real_side_is_cached(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GANZOO_CACHE_DIR", str(tmp_path))
     net = _StandIn()
-    monkeypatch.setattr(inception, "_network", lambda: net)
+    monkeypatch.setattr(inception, "_features_network", lambda: net)
     gen = torch.Generator().manual_seed(1)
     real, fake = torch.rand(90, 1, 16, 16, generator=gen) * 2 - 1, torch.rand(40, 1, 16, 16, generator=gen) * 2 - 1
     inp = MetricInput(fake=fake, real=real, info=DataInfo(kind="images", shape=(1, 16, 16)), seed=3)
@@ -140,3 +140,71 @@ def test_real_images_score_far_below_noise_with_the_real_network(monkeypatch: py
     real = inception.compute_inception(MetricInput(fake=train.x[:150], real=val.x, info=info))
     noise = inception.compute_inception(MetricInput(fake=torch.rand(150, *info.shape) * 2 - 1, real=val.x, info=info))
     assert real["fid"] < noise["fid"] / 4 and real["kid_x1000"] < noise["kid_x1000"] / 10
+
+
+class _Layer:
+    """What the TorchScript file's convolution layers hold: weight, batch-norm statistics and offset, stride, padding."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: tuple[int, int], stride: int, padding, seed: int) -> None:
+        gen = torch.Generator().manual_seed(seed)
+        self.weight = torch.randn(c_out, c_in, *kernel, generator=gen) / (c_in * kernel[0] * kernel[1]) ** 0.5
+        self.mean, self.beta = torch.randn(c_out, generator=gen) * 0.1, torch.randn(c_out, generator=gen) * 0.1
+        self.var = torch.rand(c_out, generator=gen) + 0.5
+        self.stride, self.padding = stride, padding
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:  # the TorchScript file's formula
+        padding = [self.padding] * 2 if isinstance(self.padding, int) else self.padding
+        y = F.conv2d(x, self.weight, None, self.stride, padding)
+        return F.relu(F.batch_norm(y, self.mean, self.var, None, self.beta, False, 0.1, 1e-3))
+
+
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("c_in, c_out, kernel, stride, padding", [
+    (3, 32, (3, 3), 2, 0), (32, 64, (3, 3), 1, 1), (48, 64, (5, 5), 1, 2), (128, 96, (1, 7), 1, [0, 3]),
+    (64, 80, (1, 1), 1, 0), (96, 96, (7, 1), 1, [3, 0]),
+])
+def test_a_rebuilt_layer_computes_the_files_convolution_batch_norm_relu(fused, c_in, c_out, kernel, stride,
+                                                                       padding) -> None:
+    from ganzoo.metrics.inception_net import _ConvReLU, _fused_relu_available
+
+    if fused and not _fused_relu_available():
+        pytest.skip("this torch has no oneDNN convolution with a fused ReLU")
+    layer = _Layer(c_in, c_out, kernel, stride, padding, seed=c_in + c_out)
+    x = torch.randn(2, c_in, 17, 19, generator=torch.Generator().manual_seed(7))
+    expected = layer(x)
+    got = _ConvReLU(layer, fused)(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_the_pool_before_a_1x1_convolution_may_come_after_it() -> None:
+    """TensorFlow's 3x3 average pool (padding not counted) commutes with the 1x1 convolution after it."""
+    from ganzoo.metrics.inception_net import _PoolThenConv
+
+    layer = _Layer(40, 16, (1, 1), 1, 0, seed=3)
+    x = torch.randn(3, 40, 9, 7, generator=torch.Generator().manual_seed(4))
+    expected = layer(F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False))
+    got = _PoolThenConv(layer, fused=False)(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="only a 1x1 convolution"):
+        _PoolThenConv(_Layer(8, 8, (3, 3), 1, 1, seed=5), fused=False)
+
+
+@pytest.mark.slow
+def test_the_rebuilt_network_gives_the_torchscript_files_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 30's bar: features within 1e-4 of the file's (relative to their scale), and FID equal to 0.1%."""
+    from tests.conftest import USERS_CACHE
+
+    monkeypatch.setenv("GANZOO_CACHE_DIR", str(USERS_CACHE[0]))
+    if not inception.network_file().is_file():
+        pytest.skip("the Inception network is not fetched here: ganzoo fetch inception")
+    from ganzoo.data.digits import load_digits
+    from ganzoo.specs import DataRequest
+
+    real = load_digits(DataRequest(split="val")).x[:40]
+    noise = torch.rand(40, *real.shape[1:], generator=torch.Generator().manual_seed(0)) * 2 - 1
+    images = torch.cat([real, noise])
+    ours, theirs = inception.inception_features(images), inception.inception_features(images, reference=True)
+    assert (ours - theirs).abs().max() <= 1e-4 * theirs.abs().max()
+    fid_ours = inception.fid_kid(ours[40:], ours[:40])["fid"]
+    fid_theirs = inception.fid_kid(theirs[40:], theirs[:40])["fid"]
+    assert fid_ours == pytest.approx(fid_theirs, rel=1e-3)
