@@ -35,6 +35,10 @@ WORKLOADS: dict[str, dict[str, Any]] = {
     "ring": {"options": {"arch": "wgan_gp", "dataset": "ring"}, "steps": 200},
     # ganzoo train --arch wgan_gp --dataset digits --image-size 16 (conv critic, batch 64, lambda 10, n_critic 5)
     "digits": {"options": {"arch": "wgan_gp", "dataset": "digits", "image_size": 16}, "steps": 20},
+    # the image issue's two peers at 32x32, batch 64: pytorch/examples' DCGAN loop (BCE, one critic update a step) and a
+    # plain WGAN-GP conv loop (the conv critic, lambda 10, n_critic 5)
+    "dcgan32": {"options": {"arch": "dcgan", "dataset": "digits", "image_size": 32, "batch_size": 64}, "steps": 100},
+    "wgan_gp32": {"options": {"arch": "wgan_gp", "dataset": "digits", "image_size": 32, "batch_size": 64}, "steps": 10},
 }
 OFF = {"val_every": 0, "sample_every": 0}
 
@@ -77,7 +81,7 @@ class Workload:
         return timer.seconds
 
     def run_peer(self) -> float:
-        from benchmarks.peer import PeerSettings, peer_networks, train_peer
+        from benchmarks.peer import PeerSettings, peer_networks, train_dcgan_peer, train_peer
         from ganzoo.data import load_dataset
         from ganzoo.train.config import data_request
 
@@ -87,13 +91,14 @@ class Workload:
         torch.manual_seed(cfg.seed)  # the initial weights ganzoo's run starts from
         models = resolved.arch.build(data.info, dict(cfg.hparams), 0)
         G, D = (network.to(self.device) for network in peer_networks(models.generator, models.discriminator))
-        weight = cfg.penalty_weight if cfg.penalty_weight is not None else resolved.loss.penalty.weight
+        weight = resolved.penalty.weight if resolved.penalty is not None else 0.0
         settings = PeerSettings(steps=cfg.steps, batch_size=cfg.batch_size, n_critic=cfg.n_critic, penalty_weight=weight,
                                 lr=cfg.lr_d, betas=tuple(cfg.betas), latent_dim=models.latent_dim, seed=cfg.seed,
                                 device=self.device)
+        loop = train_dcgan_peer if resolved.loss.kind == "bce" and resolved.penalty is None else train_peer
         x = data.x.to(self.device)
         began = time.perf_counter()
-        train_peer(G, D, x, settings)  # ends in float(loss): a host sync, so queued GPU work is inside the time
+        loop(G, D, x, settings)  # ends in float(loss): a host sync, so queued GPU work is inside the time
         return time.perf_counter() - began
 
 

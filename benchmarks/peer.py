@@ -1,5 +1,6 @@
-"""A peer for ``ganzoo train``: the plain eager WGAN-GP loop a competent PyTorch user writes (the shape of the WGAN-GP
-toy code and its PyTorch ports), on the same networks, data and settings, timed against ganzoo's own training loop.
+"""Peers for ``ganzoo train``: the plain eager loops a competent PyTorch user writes, on the same networks, data and
+settings, timed against ganzoo's own training loop. ``train_peer`` is WGAN-GP (the shape of the WGAN-GP toy code and its
+PyTorch ports); ``train_dcgan_peer`` is the loop of pytorch/examples' dcgan/main.py (BCE, one critic update a step).
 
 The timed code of the peer imports nothing from ganzoo: it gets plain tensors and ``nn.Module``s. Its networks are
 ganzoo's built-in ones rebuilt as ``nn.Sequential``s with the same layers and initial weights (``peer_networks``).
@@ -63,6 +64,36 @@ def train_peer(G: nn.Module, D: nn.Module, data: torch.Tensor, s: PeerSettings) 
         g_loss.backward()
         opt_g.step()
     return float(d_loss), float(g_loss)
+
+
+def train_dcgan_peer(G: nn.Module, D: nn.Module, data: torch.Tensor, s: PeerSettings) -> tuple[float, float]:
+    """``s.steps`` steps of the pytorch/examples DCGAN loop: the critic's loss on a real batch and on one generated
+    batch, each backward on its own, then the generator's non-saturating loss on that same generated batch (so its
+    backward also fills the critic's gradients, which the next step zeroes). The example's ``Sigmoid`` + ``BCELoss`` is
+    ``BCEWithLogitsLoss`` on ganzoo's logits, the same maths. Returns the last (d_loss, g_loss)."""
+    criterion = nn.BCEWithLogitsLoss()
+    opt_g = torch.optim.Adam(G.parameters(), lr=s.lr, betas=s.betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=s.lr, betas=s.betas)
+    gen = torch.Generator().manual_seed(s.seed)
+    dev = torch.device(s.device)
+    n = data.shape[0]
+    real_label, fake_label = torch.ones(s.batch_size, device=dev), torch.zeros(s.batch_size, device=dev)
+    err_d = err_g = torch.zeros(())
+    for _ in range(s.steps):
+        D.zero_grad()
+        real = data[torch.randint(n, (s.batch_size,), generator=gen).to(dev)]
+        err_real = criterion(D(real), real_label)
+        err_real.backward()
+        fake = G(torch.randn(s.batch_size, s.latent_dim, generator=gen).to(dev))
+        err_fake = criterion(D(fake.detach()), fake_label)
+        err_fake.backward()
+        err_d = err_real + err_fake
+        opt_d.step()
+        G.zero_grad()
+        err_g = criterion(D(fake), real_label)
+        err_g.backward()
+        opt_g.step()
+    return float(err_d), float(err_g)
 
 
 def peer_networks(G: nn.Module, D: nn.Module) -> tuple[nn.Module, nn.Module]:

@@ -106,3 +106,25 @@ def test_a_variant_runs_in_a_process_of_its_own() -> None:
     workload = iteration.Workload("ring", iteration.WORKLOADS["ring"]["options"], 1)
     assert iteration._variant_env("ganzoo_system_malloc") == {"GANZOO_ALLOCATOR": "system"}
     assert 0 < iteration.run_in_own_process(workload, "ganzoo_system_malloc") < 60
+
+
+def test_the_dcgan_peer_trains_ganzoos_dcgan_networks_with_ganzoos_losses() -> None:
+    """pytorch/examples' loop on ganzoo's dcgan networks: its BCE-with-logits losses are ganzoo's bce losses on the same
+    logits, and one step moves both networks."""
+    from benchmarks.peer import train_dcgan_peer
+    from ganzoo.ops import discriminator_loss, generator_loss
+
+    resolved, data, models = _built({"arch": "dcgan", "dataset": "digits", "image_size": 16})
+    G, D = peer_networks(models.generator, models.discriminator)
+    real, fake = D(data.x[:8]), D(G(torch.randn(8, models.latent_dim)))
+    bce = torch.nn.BCEWithLogitsLoss()
+    torch.testing.assert_close(bce(real, torch.ones(8)) + bce(fake, torch.zeros(8)),
+                               discriminator_loss("bce", real, fake), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(bce(fake, torch.ones(8)), generator_loss("bce", fake), rtol=1e-6, atol=1e-6)
+    before_g, before_d = [p.detach().clone() for p in G.parameters()], [p.detach().clone() for p in D.parameters()]
+    d_loss, g_loss = train_dcgan_peer(G, D, data.x, PeerSettings(steps=1, batch_size=16, n_critic=1, penalty_weight=0.0,
+                                                                 lr=2e-4, betas=(0.5, 0.999),
+                                                                 latent_dim=models.latent_dim))
+    assert all(not torch.equal(a, b) for a, b in zip(before_g, G.parameters()) if a.ndim > 1)
+    assert all(not torch.equal(a, b) for a, b in zip(before_d, D.parameters()) if a.ndim > 1)
+    assert torch.isfinite(torch.tensor([d_loss, g_loss])).all()
