@@ -66,7 +66,10 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/ganzoo bench
 	# whole training iterations, ganzoo against a plain eager loop, in alternation (benchmarks/iteration.py)
-	$(BIN)/python -m benchmarks.iteration --variants ganzoo ganzoo_unfused ganzoo_double_backward ganzoo_nchw ganzoo_deconv ganzoo_system_malloc peer peer_tuned_malloc
+	$(BIN)/python -m benchmarks.iteration --workload ring digits --variants ganzoo ganzoo_unfused ganzoo_double_backward ganzoo_nchw ganzoo_deconv ganzoo_system_malloc peer peer_tuned_malloc
+	# the image peers at 32x32 (pytorch/examples' DCGAN loop, a plain WGAN-GP conv loop), fp32 and bf16, and the FLOP floor
+	$(BIN)/python -m benchmarks.iteration --workload dcgan32 wgan_gp32 --rounds 3 --variants ganzoo ganzoo_bf16 peer
+	$(BIN)/python -m benchmarks.flops
 	# each fused op, forward + backward, against eager, and the bce loss over batch sizes
 	$(BIN)/python -m benchmarks.ops_sweep
 	$(BIN)/python -m benchmarks.ops_sweep --sweep bce

@@ -72,12 +72,12 @@ class Workload:
         return resolve_config(default_registry(),
                               {**self.options, **OFF, "steps": self.steps, "device": self.device, **extra})
 
-    def run_ganzoo(self, fused: bool = True) -> float:
+    def run_ganzoo(self, fused: bool = True, **extra: Any) -> float:
         from ganzoo.train import train
 
         timer = _LoopTimer()
         with tempfile.TemporaryDirectory() as tmp:  # malloc as `ganzoo train` sets it (GANZOO_ALLOCATOR=system: as it is)
-            train(self.resolved(fused=fused), Path(tmp) / "run", progress=timer, tune_malloc=True)
+            train(self.resolved(fused=fused, **extra), Path(tmp) / "run", progress=timer, tune_malloc=True)
         return timer.seconds
 
     def run_peer(self) -> float:
@@ -117,6 +117,8 @@ def _without(target: str, value: Any, call: bool = True) -> Callable[[Workload],
 VARIANTS: dict[str, Callable[[Workload], float]] = {
     "ganzoo": lambda w: w.run_ganzoo(fused=True),
     "ganzoo_unfused": lambda w: w.run_ganzoo(fused=False),
+    # the networks under bf16 autocast (--precision bf16): fast where the CPU multiplies bf16 natively (AMX, avx512_bf16)
+    "ganzoo_bf16": lambda w: w.run_ganzoo(fused=True, precision="bf16"),
     # the MLP critic's gradients by autograd's double backward instead of mlp_critic_grads
     "ganzoo_double_backward": _without("ganzoo.train.models._critic_layers", None),
     # image networks in NCHW instead of channels_last

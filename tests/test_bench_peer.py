@@ -128,3 +128,18 @@ def test_the_dcgan_peer_trains_ganzoos_dcgan_networks_with_ganzoos_losses() -> N
     assert all(not torch.equal(a, b) for a, b in zip(before_g, G.parameters()) if a.ndim > 1)
     assert all(not torch.equal(a, b) for a, b in zip(before_d, D.parameters()) if a.ndim > 1)
     assert torch.isfinite(torch.tensor([d_loss, g_loss])).all()
+
+
+def test_the_flop_count_counts_each_layer_kind() -> None:
+    from torch import nn
+
+    from benchmarks.flops import forward_gflop, iteration_gflop
+
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1), nn.Flatten(),
+                        nn.Linear(4 * 16 * 16, 10))
+    gflop, out = forward_gflop(net, torch.zeros(2, 3, 8, 8))
+    conv = 2 * 8 * 3 * 9 * 2 * 8 * 8         # every output pixel: 3x3x3 multiply-adds per output channel
+    deconv = 2 * 8 * 4 * 16 * 2 * 8 * 8      # every input pixel scatters a 4x4 kernel per channel pair
+    linear = 2 * 1024 * 10 * 2
+    assert out.shape == (2, 10) and round(gflop * 1e9) == conv + deconv + linear
+    assert iteration_gflop(1.0, 1.0, n_critic=1, penalty=False) == 1 + 6 + 3 + 3
