@@ -108,14 +108,16 @@ def list_command(kind: Optional[str], as_json: bool) -> None:
     _print_failures(registry.failures, err=as_json)
 
 
+def _value_text(value: Any) -> str:
+    """A setting's value as the user would write it: ``0.0002``, ``0.5,0.9``."""
+    if isinstance(value, (tuple, list)):
+        return ",".join(_value_text(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _settings_text(settings: Mapping[str, Any]) -> str:
     """Settings as the user would write them: ``hidden=256 steps=8000 betas=0.5,0.9``."""
-    def text(value: Any) -> str:
-        if isinstance(value, (tuple, list)):
-            return ",".join(text(v) for v in value)
-        return f"{value:g}" if isinstance(value, float) else str(value)
-
-    return " ".join(f"{k}={text(v)}" for k, v in settings.items())
+    return " ".join(f"{k}={_value_text(v)}" for k, v in settings.items())
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -223,7 +225,7 @@ def _setting_option(name: str, about: Setting, default: Any, annotation: str) ->
     elif default is None or isinstance(default, bool) or default == "":
         shown = ""
     else:
-        shown = f"[default: {_settings_text({'': default}).partition('=')[2]}]"
+        shown = f"[default: {_value_text(default)}]"
     extra: dict[str, Any] = {}
     if about.choices:
         extra["type"] = click.Choice(list(about.choices))
