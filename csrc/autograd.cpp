@@ -2,7 +2,7 @@
 // (the Python register_autograd wrappers cost ~80 us a call, the whole op at small sizes).
 //
 // When a backward is itself differentiated (create_graph=True: grad mode is on inside backward), the gradient comes from
-// the pure-PyTorch reference instead, through the *_ref_grads ops that ganzoo/ops/_registration.py implements in Python
+// the pure-PyTorch reference instead, through the *_ref_grads ops that each op's module in ganzoo/ops/ implements in Python
 // as CompositeImplicitAutograd: autograd traces the reference, so higher derivatives are exactly the reference's.
 //
 // torch/csrc/autograd/custom_function.h is one of the heavier headers (~40 s to compile on 2 cores): it lives in this one

@@ -1,7 +1,7 @@
 // ganzoo's operator library: the schemas of every op are declared here, once. Kernels register per device in their own
 // files: ops_cpu.cpp (TORCH_LIBRARY_IMPL(ganzoo, CPU, m)) and cuda/ops_cuda.cu (TORCH_LIBRARY_IMPL(ganzoo, CUDA, m));
 // the autograd kernels in autograd.cpp; mlp_critic.cpp is device-generic. Fake (meta) kernels and the reference
-// gradients for create_graph are registered from Python, in ganzoo/ops/_registration.py.
+// gradients for create_graph are registered from Python, each in its op's module in ganzoo/ops/.
 //
 // Only light headers: torch/extension.h (pybind11 and all of torch's C++ API) costs ~40-60 s per file to compile on a
 // 2-core machine, Python.h plus torch/library.h ~13 s.
@@ -44,7 +44,7 @@ TORCH_LIBRARY(ganzoo, m) {
   m.def("critic_tail(Tensor real, Tensor fake, Tensor grad, int loss_kind, float label_smoothing, int penalty_kind, "
         "float weight, float center) -> (Tensor, Tensor, Tensor, Tensor, Tensor)");
   // The reference's gradients of the three ops above, differentiable (what their backward runs under create_graph):
-  // implemented in Python over ganzoo/ops/reference.py, as CompositeImplicitAutograd (ganzoo/ops/_registration.py).
+  // implemented in Python over ganzoo/ops/reference.py, as CompositeImplicitAutograd (each op's module in ganzoo/ops/).
   m.def("gradient_penalty_ref_grad(Tensor grad_out, Tensor grad, int kind, float weight, float center) -> Tensor");
   m.def("critic_loss_ref_grads(Tensor grad_out, Tensor real, Tensor fake, int kind, float label_smoothing) "
         "-> (Tensor, Tensor)");

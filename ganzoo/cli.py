@@ -217,7 +217,8 @@ _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 def _setting_option(name: str, about: Setting, default: Any, annotation: str) -> Callable[[Any], Any]:
     """The click option of one trainer setting, made from its declaration in ``ganzoo.settings``. Every option
     defaults to None ("not given"), so that resolving the config can tell a flag from a default."""
-    kind = _TYPES[annotation.removeprefix("Optional[").removesuffix("]")]
+    # the field's annotation as a string (from __future__ import annotations): "int", "Optional[int]" or "int | None"
+    kind = _TYPES[annotation.removeprefix("Optional[").removesuffix("]").replace(" | None", "")]
     if about.arch_may_set:
         shown = f"[default: {about.default_text}]" if about.default_text else _ARCH_DECIDES
     elif about.default_text:
@@ -231,6 +232,8 @@ def _setting_option(name: str, about: Setting, default: Any, annotation: str) ->
         extra["type"] = click.Choice(list(about.choices))
         if kind is not str:
             extra["callback"] = lambda ctx, param, value: None if value is None else kind(value)
+    elif about.path:
+        extra["type"] = click.Path()
     elif kind is not bool:
         extra["type"] = kind
     flag = about.flag or "--" + name.replace("_", "-")
@@ -264,7 +267,12 @@ class _TrainCommand(click.Command):
         from ganzoo.registry import default_registry
 
         registry = default_registry()
-        arch = registry.get("arch", name)
+        try:
+            arch = registry.get("arch", name)
+        except GanzooError as exc:  # the help still helps: it says why there are no defaults to show
+            formatter.write_paragraph()
+            formatter.write_text(f"(no defaults to show: {exc})")
+            return
         with formatter.section(f"Defaults of {arch.name}"):
             formatter.write_dl([(f"on {data_kind}", _settings_text(effective_training_defaults(registry, arch, data_kind)))
                                 for data_kind in arch.data_kinds])

@@ -59,6 +59,7 @@ class Setting:
         flag: how the command line takes it: ``"--name"`` (from the field's name) unless given, ``"--on/--off"`` for a
             switch, None for a setting given only as ``--set name=value``.
         choices: the allowed values, shown by the command line as a choice.
+        path: the value names a file or folder (the command line completes it as one).
         default_text: the default as the help shows it, where the field's default is not what a run uses.
     """
 
@@ -68,6 +69,7 @@ class Setting:
     arch_may_set: bool = False
     flag: Optional[str] = ""
     choices: tuple[str, ...] = ()
+    path: bool = False
     default_text: Optional[str] = None
 
 
@@ -99,7 +101,7 @@ class TrainConfig:
     arch: str = setting(DEFAULT_ARCH, "Architecture. See 'ganzoo list --kind arch'.")
     loss: str = setting("", "Loss.", default_text="the architecture's")
     dataset: str = setting("", "Dataset.", default_text="the architecture's: ring for wgan_gp and vanilla, digits for dcgan")
-    data_dir: Optional[str] = setting(None, "Folder or file for datasets read from disk.")
+    data_dir: Optional[str] = setting(None, "Folder or file for datasets read from disk.", path=True)
     image_size: Optional[int] = setting(None, "Side of square images, a power of two.")
     channels: Optional[int] = setting(None, "1 (gray) or 3 (RGB).", choices=("1", "3"),
                                       check=Check(lambda v: v in (None, 1, 3), "{flag} {value} must be 1 or 3"))
@@ -180,7 +182,13 @@ def check_ranges(config: TrainConfig) -> None:
     """Raise ``ConfigError`` for the first setting outside its range, naming the flag and what it must be."""
     for name, about in settings().items():
         value = getattr(config, name)
-        if about.check is not None and not about.check.ok(value):
+        if about.check is None:
+            continue
+        try:
+            ok = about.check.ok(value)
+        except TypeError:  # a --set value of the wrong type (text where a number goes): out of range too
+            ok = False
+        if not ok:
             raise ConfigError(about.check.message.format(flag=flag_of(name), value=value))
 
 

@@ -216,7 +216,7 @@ def _critic_layers(D: nn.Module, amp_dtype: Optional[torch.dtype],
     built-in MLP critic, or a plugin's), or None where the double backward stays: a critic that does not, mixed
     precision and schedules (the op computes in the parameters' own float32 or float64). Under DDP the critic step
     averages the gradients across ranks itself (``distributed.average_gradients``)."""
-    if not isinstance(D, LinearChainCritic) or amp_dtype is not None or schedule is not None:
+    if not isinstance(D, LinearChainCritic) or not callable(D.linear_chain) or amp_dtype is not None or schedule is not None:
         return None
     chain = D.linear_chain()
     if chain is None or any(p.dtype not in (torch.float32, torch.float64) for p in D.parameters()):

@@ -95,3 +95,13 @@ def test_train_help_with_an_arch_ends_with_its_defaults(run_cli) -> None:
     expected = effective_training_defaults(registry, registry.get("arch", "dcgan"), "images")
     assert f"on images steps={expected['steps']} batch_size={expected['batch_size']}" in shown
     assert "Defaults of" not in run_cli("train", "--help").stdout
+
+
+def test_a_set_value_of_the_wrong_type_is_a_range_error_not_a_crash() -> None:
+    with pytest.raises(ConfigError, match="--penalty-weight abc must be 0 or a positive finite number"):
+        resolve_config(default_registry(), {"arch": "wgan_gp"}, ["penalty_weight=abc"])
+
+
+def test_train_help_with_an_unknown_arch_still_helps(run_cli) -> None:
+    result = run_cli("train", "--arch", "nope", "--help")
+    assert result.exit_code == 0 and "--steps" in result.stdout and "unknown architecture 'nope'" in result.stdout
