@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -179,14 +180,20 @@ def _fingerprint(x: torch.Tensor, y: torch.Tensor, prefix: str) -> str:
 def _train(x: torch.Tensor, y: torch.Tensor, num_classes: int, recipe: ClassifierRecipe) -> DomainClassifier:
     """Adam 1e-3, batch 128, the recipe's number of updates and augmentation. Seeded: the same data gives the same
     network for the same thread count (another count rounds differently). The initial weights and the large recipe's
-    dropout draw from torch's global generator, seeded for this function only."""
+    dropout draw from torch's global generator, seeded for this function only. A recipe that takes minutes (``cost``)
+    shows a progress bar on a terminal's stderr while it trains; the bar draws nothing from the generators."""
+    from tqdm import tqdm
+
     with torch_seeded(0):
         net = DomainClassifier(x.shape[1], num_classes, recipe)
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         gen = torch.Generator().manual_seed(0)
         batch = min(128, len(x))
         net.train()
-        for _ in range(recipe.updates(len(x), batch)):
+        updates = range(recipe.updates(len(x), batch))
+        if recipe.cost and sys.stderr.isatty():
+            updates = tqdm(updates, desc="domain classifier", unit="update", file=sys.stderr, leave=False)
+        for _ in updates:
             idx = torch.randint(len(x), (batch,), generator=gen)
             xb = x[idx]
             if recipe.shifts:  # one pixel either way: digits are not centred alike

@@ -238,3 +238,28 @@ def test_the_domain_fingerprint_is_computed_once_per_tensor_and_again_after_a_ch
     assert changed != first and len(calls) == 2
     assert domain._fingerprint(x.clone(), y, "v1") == changed and len(calls) == 3  # a new tensor is hashed afresh
     assert domain._fingerprint(x, y, "large-v1") != changed and len(calls) == 4  # another recipe: another key
+
+
+def test_the_long_recipes_progress_bar_shows_on_a_terminal_and_changes_nothing(monkeypatch) -> None:
+    """The large recipe trains for minutes: on a terminal it shows a bar on stderr; the network it trains is the same
+    with the bar as without."""
+    import dataclasses
+    import io
+
+    from ganzoo.metrics import domain
+
+    recipe = dataclasses.replace(domain.LARGE, min_updates=12, max_updates=12)
+    gen = torch.Generator().manual_seed(3)
+    y = torch.arange(64) % 2
+    x = torch.randn(64, 1, 8, 8, generator=gen).clamp(-1, 1)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    quiet = domain._train(x, y, 2, recipe)
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    shown = domain._train(x, y, 2, recipe)
+    assert "domain classifier:" in terminal.getvalue() and "0/12" in terminal.getvalue()
+    assert all(torch.equal(p, q) for p, q in zip(quiet.parameters(), shown.parameters()))
