@@ -36,9 +36,8 @@ def convolution_gflop_per_image() -> float:
         c_out, c_in, kh, kw = weight.shape
         total[0] += 2 * c_out * c_in * kh * kw * output.shape[-2] * output.shape[-1]
 
-    hooks = [m.register_forward_hook(count) for m in net.modules() if isinstance(m, _ConvReLU)
-             and not any(isinstance(p, _PoolThenConv) and p.conv is m for p in net.modules())]
-    hooks += [m.register_forward_hook(count) for m in net.modules() if isinstance(m, _PoolThenConv)]
+    # a _PoolThenConv convolves with its inner layer's weight without calling that layer: each is counted once
+    hooks = [m.register_forward_hook(count) for m in net.modules() if isinstance(m, (_ConvReLU, _PoolThenConv))]
     with torch.inference_mode():
         net(torch.zeros(1, 3, 299, 299))
     for hook in hooks:
