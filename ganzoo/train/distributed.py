@@ -93,7 +93,7 @@ def setup(device_kind: str) -> World:
     dist.init_process_group(backend=backend, timeout=timeout)
     global _main_work_group
     # Rank 0 alone validates, and a validation can take far longer than a collective may wait (the first domain
-    # evaluation on Fashion-MNIST trains a classifier for 8-15 minutes; Inception at N = 10,000 on a CPU, tens of
+    # evaluation on Fashion-MNIST trains a classifier for minutes; Inception at N = 10,000 on a CPU, tens of
     # minutes). The other ranks wait for it in this group, whose timeout bounds only that wait.
     _main_work_group = dist.new_group(backend="gloo", timeout=datetime.timedelta(
         seconds=_env_int(ENV_MAIN_WORK_TIMEOUT, DEFAULT_MAIN_WORK_TIMEOUT_S)))

@@ -141,7 +141,7 @@ def test_the_recipe_follows_the_size_of_the_training_data() -> None:
     assert recipe_for(LARGE_DATA) is recipe_for(60_000) is LARGE  # Fashion-MNIST
     assert SMALL.cache_prefix != LARGE.cache_prefix
     assert SMALL.updates(1617, 128) == 600 and SMALL.updates(60_000, 128) == 3750
-    assert LARGE.updates(60_000, 128) == LARGE.updates(20_000, 128) == 10000
+    assert LARGE.updates(60_000, 128) == LARGE.updates(20_000, 128) == 2000
     # the small network's parameter names are those of the networks cached before recipes existed: they still load
     small = DomainClassifier(1, 10, SMALL)
     assert list(small.state_dict()) == ["body.0.weight", "body.0.bias", "body.3.weight", "body.3.bias",
@@ -150,6 +150,18 @@ def test_the_recipe_follows_the_size_of_the_training_data() -> None:
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in large.modules()) == 2
     assert sum(isinstance(m, torch.nn.Dropout) for m in large.modules()) == 2
     assert large.features(torch.zeros(3, 1, 32, 32)).shape == (3, 128)
+    # version 2 pools straight after each conv, so BatchNorm and ReLU run on a quarter of the elements
+    kinds = [type(m).__name__ for m in large.body][:8]
+    assert kinds == ["Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU"] * 2 and LARGE.version == 2
+
+
+def test_the_feature_pool_passes_a_map_of_its_size_through_unchanged() -> None:
+    from ganzoo.metrics.domain import _PoolTo
+
+    x = torch.randn(2, 3, 8, 8)
+    assert _PoolTo(8)(x) is x
+    assert torch.equal(_PoolTo(4)(x), torch.nn.functional.adaptive_avg_pool2d(x, 4))
+    assert torch.equal(_PoolTo(8)(torch.ones(1, 1, 7, 7)), torch.ones(1, 1, 8, 8))  # 28x28 input: a 7x7 map
 
 
 def test_large_training_data_gets_the_large_recipe_with_its_own_cache_entry(_private_cache: Path,
@@ -162,7 +174,7 @@ def test_large_training_data_gets_the_large_recipe_with_its_own_cache_entry(_pri
     from ganzoo.errors import GanzooWarning
     from ganzoo.metrics import domain
 
-    # the real recipe takes 10,000 updates; 30 show the choice, the warning and the cache entry
+    # the real recipe takes 2,000 updates; 30 show the choice, the warning and the cache entry
     monkeypatch.setattr(domain, "LARGE", dataclasses.replace(domain.LARGE, min_updates=30, max_updates=30))
     gen = torch.Generator().manual_seed(7)
     y = torch.arange(domain.LARGE_DATA) % 2
