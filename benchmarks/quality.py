@@ -100,14 +100,14 @@ SUITES: dict[str, list[Entry]] = {
                      DOMAIN_NUMBERS + [("swd", "swd")])
                for name, steps in (("vanilla", 2000), ("dcgan", 1000), ("wgan_gp", 600), ("progan", 2400),
                                    ("sngan", 2000))],  # sngan: the plugin package plugins/ganzoo-sngan
-    # conditional dcgan on Fashion-MNIST (the mnist dataset's default data): the within-class collapse of the real-data
-    # issue, and its fix (benchmarks/RESULTS.md); about 2 minutes a seed to train, 1 to score
-    "fashion_cond": [Entry("dcgan fashion-mnist conditional", ["--arch", "dcgan", "--dataset", "mnist", "--conditional",
+    # conditional dcgan on Fashion-MNIST: the within-class collapse of the real-data issue, and its fix
+    # (benchmarks/RESULTS.md); about 2 minutes a seed to train, 1 to score
+    "fashion_cond": [Entry("dcgan fashion-mnist conditional", ["--arch", "dcgan", "--dataset", "fashion_mnist", "--conditional",
                                                                "--steps", "600"], DOMAIN_NUMBERS)],
-    # real MNIST digits (ganzoo fetch mnist_digits and ganzoo fetch inception first) and Fashion-MNIST (Debian's
+    # real MNIST digits (ganzoo fetch mnist and ganzoo fetch inception first) and Fashion-MNIST (Debian's
     # dataset-fashion-mnist, or --data-dir through --extra), scored with standard FID/KID at N = 500
-    "mnist_real": real_data_suite("mnist_digits", "mnist"),
-    "fashion_real": real_data_suite("mnist", "fashion-mnist"),
+    "mnist_real": real_data_suite("mnist", "mnist"),
+    "fashion_real": real_data_suite("fashion_mnist", "fashion-mnist"),
 }
 REAL_EVAL_ARGS = ["--metric", "inception", "--metric", "domain", "--n", "500"]
 # ganzoo eval's arguments per suite (default: every quick metric that fits, at N = 2,500)

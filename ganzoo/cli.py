@@ -55,7 +55,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ganzoo doctor                    torch, devices, the compiled extension, plugins
     ganzoo new-plugin NAME           write a plugin package to start from (docs/plugins.md)
     ganzoo check-plugin DIST         check an installed plugin package before publishing it
-    ganzoo fetch mnist_digits        download real MNIST digits once (training never touches the network)
+    ganzoo fetch mnist               download real MNIST digits once (training never touches the network)
     ganzoo fetch inception           download the Inception network once, for standard FID/KID
     """
     invocation = ctx.ensure_object(_Invocation)
@@ -187,7 +187,7 @@ def data_command(name: str, data_dir: Optional[str], image_size: Optional[int], 
 @click.argument("name")
 @click.option("--from", "origin", help="A file (or URL) to take the data from instead of the dataset's default source.")
 def fetch_command(name: str, origin: Optional[str]) -> None:
-    """Download what a dataset or metric needs once (mnist_digits: real MNIST digits; inception: the Inception network)
+    """Download what a dataset or metric needs once (mnist: real MNIST digits; inception: the Inception network)
     into ganzoo's cache; training and eval then read only the cache, never the network."""
     from ganzoo.errors import UnknownNameError
     from ganzoo.registry import default_registry

@@ -34,7 +34,7 @@ class DataError(GanzooError, ValueError):
 
 class DataMissingError(DataError):
     """Data that lives outside the package is not on this machine: fetched once (``ganzoo fetch NAME``) and not yet,
-    or installed separately (Debian's dataset-fashion-mnist for ``mnist``) and not installed."""
+    or installed separately (Debian's dataset-fashion-mnist for ``fashion_mnist``) and not installed."""
 
 
 class PluginError(GanzooError):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import difflib
 import functools
+import warnings
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from ganzoo import hookspecs
-from ganzoo.errors import AmbiguousNameError, PluginError, UnknownNameError
+from ganzoo.errors import AmbiguousNameError, GanzooWarning, PluginError, UnknownNameError
 from ganzoo.plugins import LoadedPlugins, PluginFailure, PluginInfo, failure_from, load_plugins
 from ganzoo.specs import Architecture, Dataset, Loss, Metric, validate_spec
 
@@ -21,6 +22,12 @@ __all__ = ["KINDS", "KIND_TITLES", "Entry", "Registry", "build_registry", "defau
 KINDS = ("arch", "loss", "dataset", "metric")
 KIND_TITLES = {"arch": "architecture", "loss": "loss", "dataset": "dataset", "metric": "metric"}
 _SPEC_CLASS = {"arch": Architecture, "loss": Loss, "dataset": Dataset, "metric": Metric}
+# built-in names that changed: (kind, old name) -> (new name, what changed). Looking an old name up warns once and
+# gives the new one, while no plugin registers the old name itself.
+RENAMED = {
+    ("dataset", "mnist_digits"): ("mnist", "dataset 'mnist_digits' is now called 'mnist' (real MNIST; Fashion-MNIST "
+                                           "is 'fashion_mnist')"),
+}
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,10 @@ class Registry:
         providers = self._by_kind[kind].get(bare, [])
         if package:
             providers = [p for p in providers if p.package.lower().replace("_", "-") == package.lower().replace("_", "-")]
+        if not providers and not package and (kind, bare) in RENAMED:
+            new_name, change = RENAMED[kind, bare]
+            warnings.warn(f"{change}: using {new_name!r}", GanzooWarning, stacklevel=2)
+            return self.entry(kind, new_name)
         if not providers:
             raise UnknownNameError(self._unknown_message(kind, title, name))
         if len(providers) > 1:

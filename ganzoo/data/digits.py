@@ -20,5 +20,8 @@ def load_digits(request: DataRequest) -> LoadedData:
     import torch
 
     y = torch.as_tensor(bunch.target[keep.numpy()], dtype=torch.int64)
-    info = DataInfo(kind="images", shape=tuple(x.shape[1:]), num_classes=10, class_names=tuple(str(i) for i in range(10)))
+    import sklearn
+
+    info = DataInfo(kind="images", shape=tuple(x.shape[1:]), num_classes=10, class_names=tuple(str(i) for i in range(10)),
+                    meta={"source": f"scikit-learn {sklearn.__version__} load_digits()"})
     return LoadedData(x=x, y=y, info=info)

@@ -19,12 +19,16 @@ from ganzoo.data.common import check_image_size, holdout_indices, to_image_tenso
 from ganzoo.errors import DataError, DataMissingError
 from ganzoo.specs import DataInfo, DataRequest, LoadedData
 
-__all__ = ["read_idx", "load_idx_dataset", "find_idx_pair", "DEFAULT_MNIST_DIRS", "MNIST_DEFAULT_SIZE", "MAX_IDX_BYTES"]
+__all__ = ["read_idx", "load_idx_dataset", "load_mnist", "load_fashion_mnist", "find_idx_pair", "legacy_mnist_dir",
+           "FASHION_MNIST_DIR", "LEGACY_MNIST_DIRS", "MNIST_DEFAULT_SIZE", "MAX_IDX_BYTES"]
 
 MNIST_DEFAULT_SIZE = 32
 MAX_IDX_BYTES = 4 * 1024**3
-# Debian's dataset-fashion-mnist installs here; used as the default --data-dir when it exists.
-DEFAULT_MNIST_DIRS = ("/usr/share/datasets/fashion-mnist", "/usr/share/datasets/mnist")
+# Debian's dataset-fashion-mnist installs here: fashion_mnist's --data-dir when none is given
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+# where the `mnist` dataset of before 2026-12-02 (then an IDX reader) looked when no --data-dir was given, in order:
+# runs it trained are read back with the data it read (ganzoo.train.run)
+LEGACY_MNIST_DIRS = (FASHION_MNIST_DIR, "/usr/share/datasets/mnist")
 _UBYTE = 0x08
 
 
@@ -85,21 +89,40 @@ def find_idx_pair(folder: Path, prefix: str) -> tuple[Optional[Path], Optional[P
     return _find(folder, f"{prefix}-images-idx3-ubyte"), _find(folder, f"{prefix}-labels-idx1-ubyte")
 
 
-def default_mnist_dir() -> Optional[str]:
-    for d in DEFAULT_MNIST_DIRS:
+def legacy_mnist_dir() -> Optional[str]:
+    """The folder the old IDX-reading ``mnist`` dataset read without --data-dir, or None."""
+    for d in LEGACY_MNIST_DIRS:
         if find_idx_pair(Path(d), "train")[0] is not None:
             return d
     return None
 
 
-def load_idx_dataset(request: DataRequest) -> LoadedData:
-    """MNIST or Fashion-MNIST from ``request.data_dir``: ``train-*`` for training, ``t10k-*`` (or a held-out tenth) for val."""
-    data_dir = request.data_dir or default_mnist_dir()
-    if data_dir is None:  # absent files, not a wrong setting: check-plugin and the tests skip on this
-        raise DataMissingError(
-            "the mnist dataset needs --data-dir pointing at a folder with train-images-idx3-ubyte[.gz] "
-            "(or install Debian's dataset-fashion-mnist)"
-        )
+def load_mnist(request: DataRequest) -> LoadedData:
+    """Real MNIST: the 10,000 digits ``ganzoo fetch mnist`` cached, or MNIST's own IDX files in ``--data-dir`` (60,000
+    to train on, the 10,000 of ``t10k-*`` held out)."""
+    if request.data_dir is None:
+        from ganzoo.data.mnist_digits import load_mnist_digits
+
+        return load_mnist_digits(request)
+    return load_idx_dataset(request)
+
+
+def load_fashion_mnist(request: DataRequest) -> LoadedData:
+    """Fashion-MNIST's IDX files: ``--data-dir``, else Debian's dataset-fashion-mnist; its 10,000 test images are the
+    held-out split (the FID reference of the published protocol)."""
+    if request.data_dir is None and find_idx_pair(Path(FASHION_MNIST_DIR), "train")[0] is None:
+        raise DataMissingError(  # absent files, not a wrong setting: check-plugin and the tests skip on this
+            "fashion_mnist needs Fashion-MNIST's IDX files: install Debian's dataset-fashion-mnist (it puts them in "
+            f"{FASHION_MNIST_DIR}) or give --data-dir DIR holding train-images-idx3-ubyte[.gz]")
+    return load_idx_dataset(request, FASHION_MNIST_DIR)
+
+
+def load_idx_dataset(request: DataRequest, default_dir: Optional[str] = None) -> LoadedData:
+    """IDX files from ``request.data_dir`` (else ``default_dir``): ``train-*`` for training, ``t10k-*`` (or a held-out
+    tenth of ``train-*``) for val."""
+    data_dir = request.data_dir or default_dir
+    if data_dir is None:
+        raise DataError("this dataset reads IDX files: give --data-dir DIR holding train-images-idx3-ubyte[.gz]")
     folder = Path(data_dir)
     if not folder.is_dir():
         raise DataError(f"--data-dir {folder} is not a directory: point it at the folder holding the IDX files")
@@ -129,4 +152,6 @@ def load_idx_dataset(request: DataRequest) -> LoadedData:
     x = to_image_tensor(images, size=size, channels=request.channels or 1, scale=255.0)
     y = torch.as_tensor(labels.astype(np.int64)) if labels is not None else None
     num_classes = int(y.max()) + 1 if y is not None else 0
-    return LoadedData(x=x, y=y, info=DataInfo(kind="images", shape=tuple(x.shape[1:]), num_classes=num_classes))
+    source = f"IDX {images_path.resolve()}" + (" (a fixed tenth held out)" if use_holdout else "")
+    return LoadedData(x=x, y=y, info=DataInfo(kind="images", shape=tuple(x.shape[1:]), num_classes=num_classes,
+                                              meta={"source": source}))

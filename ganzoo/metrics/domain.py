@@ -343,8 +343,8 @@ def compute_domain(inp: MetricInput) -> Mapping[str, float]:
     """Metric plugin entry: ``inp.fake`` scored against ``inp.real`` in the domain classifier's feature space. The
     classifier comes from ``inp.train`` / ``inp.train_labels`` (held-out accuracy checked on ``inp.real``)."""
     if inp.train is None or inp.train_labels is None or inp.info.num_classes < 2:
-        raise ConfigError("the domain-classifier metrics need a dataset with class labels (digits, mnist, a labelled "
-                          "folder): use --metric swd for this one")
+        raise ConfigError("the domain-classifier metrics need a dataset with class labels (digits, mnist, "
+                          "fashion_mnist, a labelled folder): use --metric swd for this one")
     if inp.real_labels is None:
         raise ConfigError("the domain-classifier metrics need the held-out labels to check the classifier")
     clf = domain_classifier(inp.train, inp.train_labels, inp.real, inp.real_labels, inp.info.num_classes)

@@ -16,7 +16,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Mapping, Optional, Protocol
 
 import torch
 
@@ -37,7 +37,9 @@ from ganzoo.train.records import RunRecords, plan_record, save_loss_curve, save_
 from ganzoo.train.run import (
     checkpoint_path,
     clean_temp_files,
+    data_record,
     open_run,
+    read_run_config,
     truncate_metrics,
     update_run_config,
     write_run_config,
@@ -220,8 +222,11 @@ def _start(run_dir: Path, resolved: Resolved, data: TrainingData, nets: Networks
     if not resume:
         if world.main:
             write_run_config(run_dir, cfg.to_json(), data.info,
-                             {"arch": resolved.arch.name, "loss": resolved.loss.name, "dataset": cfg.dataset}, __version__)
+                             {"arch": resolved.arch.name, "loss": resolved.loss.name, "dataset": cfg.dataset}, __version__,
+                             data_record(cfg.dataset, data.loaded.x, data.loaded.y, data.info))
         return TrainState()
+    if world.main:
+        _warn_if_data_changed(run_dir, data_record(cfg.dataset, data.loaded.x, data.loaded.y, data.info))
     path = checkpoint_path(run_dir, "last")
     state = TrainState()
     if path.exists():
@@ -235,6 +240,16 @@ def _start(run_dir: Path, resolved: Resolved, data: TrainingData, nets: Networks
         truncate_metrics(run_dir, state.step)
         update_run_config(run_dir, cfg.to_json())
     return state
+
+
+def _warn_if_data_changed(run_dir: Path, now: Mapping[str, Any]) -> None:
+    """A resumed run that reads other data than it was trained on says so (it may be meant: a moved or re-made
+    folder), naming both sources."""
+    before = read_run_config(run_dir).get("data")
+    if before and before.get("fingerprint") != now["fingerprint"]:
+        warnings.warn(f"{run_dir} was trained on other data ({before.get('source')}, {before.get('samples')} samples, "
+                      f"{before.get('fingerprint')}) than it reads now ({now['source']}, {now['samples']} samples, "
+                      f"{now['fingerprint']})", GanzooWarning, stacklevel=2)
 
 
 def _warn_if_schedule_unfinished(schedule: Schedule, cfg: TrainConfig, arch: str, limit: int = 1_000_000) -> None:

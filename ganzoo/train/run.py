@@ -16,17 +16,19 @@ import contextlib
 import json
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
-from ganzoo.errors import CheckpointError, ConfigError
+from ganzoo.errors import CheckpointError, ConfigError, GanzooWarning
 from ganzoo.io import TEMP_PREFIX, atomic_write_bytes, atomic_write_json
 from ganzoo.specs import DataInfo
 from ganzoo.train import distributed
 from ganzoo.train.lock import LOCK_FILE, RunLock
 
 __all__ = ["CONFIG_FILE", "METRICS_FILE", "checkpoint_path", "default_run_dir", "prepare_new_run", "read_run_config",
-           "info_to_json", "info_from_json", "clean_temp_files", "open_run", "write_run_config", "update_run_config"]
+           "info_to_json", "info_from_json", "clean_temp_files", "open_run", "write_run_config", "update_run_config",
+           "data_record"]
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -131,14 +133,29 @@ def _discard_if_unused(run_dir: Path) -> None:
 
 
 def write_run_config(run_dir: Path, config_json: Mapping[str, Any], info: DataInfo, providers: Mapping[str, str],
-                     ganzoo_version: str) -> None:
+                     ganzoo_version: str, data: Mapping[str, Any]) -> None:
+    """``data``: what the run read (``data_record``), so a run says which files it learnt from."""
     atomic_write_json(run_dir / CONFIG_FILE, {
         "format": RUN_FORMAT,
         "ganzoo_version": ganzoo_version,
         "config": dict(config_json),
         "data_info": info_to_json(info),
+        "data": dict(data),
         "providers": dict(providers),
     })
+
+
+def data_record(dataset: str, x: Any, y: Any, info: DataInfo) -> dict[str, Any]:
+    """The dataset's name, where its training split came from (the loader's ``meta["source"]``, else the dataset's
+    name) and a SHA-256 fingerprint of the training tensors as the trainer saw them (after resizing)."""
+    import hashlib
+
+    digest = hashlib.sha256(str(tuple(x.shape)).encode())
+    digest.update(x.detach().cpu().contiguous().numpy().tobytes())
+    if y is not None:
+        digest.update(y.detach().cpu().contiguous().numpy().tobytes())
+    return {"dataset": dataset, "source": str(info.meta.get("source") or f"dataset {dataset!r}"),
+            "samples": int(len(x)), "fingerprint": "sha256:" + digest.hexdigest()[:32]}
 
 
 def update_run_config(run_dir: Path, config_json: Mapping[str, Any]) -> None:
@@ -159,7 +176,28 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is damaged ({type(exc).__name__}); the run cannot be read") from None
     if not isinstance(data, dict) or data.get("format") != RUN_FORMAT or "config" not in data:
         raise CheckpointError(f"{path} is not a ganzoo run config")
+    _read_as_trained(data, run_dir)
     return data
+
+
+def _read_as_trained(saved: dict[str, Any], run_dir: Path) -> None:
+    """Name a run's dataset as it is called today. Until 2026-12-02 ``mnist`` read IDX files (Debian's Fashion-MNIST
+    when no --data-dir was given) and real MNIST was ``mnist_digits``; runs of that time record no ``data`` entry."""
+    config = saved["config"]
+    if "data" in saved or not isinstance(config, dict):
+        return
+    if config.get("dataset") == "mnist_digits":
+        config["dataset"] = "mnist"
+    elif config.get("dataset") == "mnist" and not config.get("data_dir"):
+        from ganzoo.data.idx import FASHION_MNIST_DIR, legacy_mnist_dir
+
+        folder = legacy_mnist_dir()
+        if folder is None or folder == FASHION_MNIST_DIR:  # Debian's Fashion-MNIST was the folder looked in first
+            config["dataset"], read_as = "fashion_mnist", "'fashion_mnist'"
+        else:
+            config["data_dir"], read_as = folder, f"'mnist' with --data-dir {folder}"
+        warnings.warn(f"{run_dir} was trained when 'mnist' read Debian's IDX files (Fashion-MNIST first): read as "
+                      f"{read_as}", GanzooWarning, stacklevel=3)
 
 
 def info_to_json(info: DataInfo) -> dict[str, Any]:

@@ -17,13 +17,14 @@ def register_datasets(register):
     register(Dataset(name="digits",
                      description="scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes), resized",
                      kind="images", load=lazy("ganzoo.data.digits:load_digits"), has_labels=True))
-    register(Dataset(name="mnist", description="MNIST / Fashion-MNIST IDX files from --data-dir (gzip or plain)",
-                     kind="images", load=lazy("ganzoo.data.idx:load_idx_dataset"),
-                     has_labels=True))  # --data-dir defaults to Debian's copy
-    register(Dataset(name="mnist_digits",
-                     description="10,000 real MNIST digits, 10 classes; fetch once: ganzoo fetch mnist_digits",
-                     kind="images", load=lazy("ganzoo.data.mnist_digits:load_mnist_digits"), has_labels=True,
+    register(Dataset(name="mnist",
+                     description="real MNIST: 10,000 digits fetched once (ganzoo fetch mnist), or MNIST's IDX files "
+                                 "with --data-dir",
+                     kind="images", load=lazy("ganzoo.data.idx:load_mnist"), has_labels=True,
                      fetch=lazy("ganzoo.data.mnist_digits:fetch_mnist_digits")))
+    register(Dataset(name="fashion_mnist",
+                     description="Fashion-MNIST, 60,000 + 10,000 test: Debian's dataset-fashion-mnist or --data-dir",
+                     kind="images", load=lazy("ganzoo.data.idx:load_fashion_mnist"), has_labels=True))
     register(Dataset(name="folder",
                      description="a folder of images (class sub-folders become labels), resized and centre-cropped",
                      kind="images", load=lazy("ganzoo.data.folder:load_folder"), needs_data_dir=True, has_labels=True))

@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 
 from ganzoo.data import GanzooWarning, check_image_size, load_dataset, read_idx
-from ganzoo.data.idx import DEFAULT_MNIST_DIRS, default_mnist_dir
-from ganzoo.errors import DataError
+from ganzoo.data.idx import FASHION_MNIST_DIR, find_idx_pair
+from ganzoo.errors import DataError, DataMissingError
 from ganzoo.registry import default_registry
 from ganzoo.specs import DataRequest
 
@@ -166,14 +166,38 @@ def test_mnist_missing_and_empty_dirs(tmp_path: Path) -> None:
         load("mnist", data_dir=str(tmp_path))
 
 
-@pytest.mark.skipif(default_mnist_dir() is None,
-                    reason=f"no IDX data in {DEFAULT_MNIST_DIRS} (apt-get install dataset-fashion-mnist provides it)")
+@pytest.mark.skipif(find_idx_pair(Path(FASHION_MNIST_DIR), "train")[0] is None,
+                    reason=f"no IDX data in {FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist provides it)")
 def test_real_fashion_mnist() -> None:
-    train = load("mnist", image_size=16)
-    val = load("mnist", image_size=16, split="val")
-    assert train.x.shape == (60_000, 1, 16, 16) and val.x.shape == (10_000, 1, 16, 16)
+    train = load("fashion_mnist", image_size=16)
+    val = load("fashion_mnist", image_size=16, split="val")
+    assert train.x.shape == (60_000, 1, 16, 16) and val.x.shape == (10_000, 1, 16, 16)  # val: the 10,000 test images
     assert torch.bincount(train.y).tolist() == [6000] * 10
     assert -1 <= train.x.min() < -0.99 and train.x.max() > 0.99
+    assert train.info.meta["source"] == f"IDX {Path(FASHION_MNIST_DIR).resolve()}/{find_idx_pair(Path(FASHION_MNIST_DIR), 'train')[0].name}"
+
+
+def test_fashion_mnist_without_its_files_says_where_they_come_from(monkeypatch, tmp_path: Path) -> None:
+    import ganzoo.data.idx
+
+    monkeypatch.setattr(ganzoo.data.idx, "FASHION_MNIST_DIR", str(tmp_path / "none"))
+    with pytest.raises(DataMissingError, match="install Debian's dataset-fashion-mnist .* or give --data-dir DIR"):
+        load("fashion_mnist")
+    _write_mnist(tmp_path, n=12)
+    assert len(load("fashion_mnist", data_dir=str(tmp_path)).x) == 12 - 1  # no t10k: a tenth held out
+
+
+def test_mnist_is_real_mnist_the_fetched_digits_or_idx_files(monkeypatch, tmp_path: Path) -> None:
+    """``mnist`` reads MNIST's IDX files with --data-dir, and the fetched digits without it (never Fashion-MNIST)."""
+    from ganzoo.data import mnist_digits
+
+    _write_mnist(tmp_path, n=20)
+    assert load("mnist", data_dir=str(tmp_path)).info.meta["source"].startswith("IDX ")
+    monkeypatch.setenv("GANZOO_CACHE_DIR", str(tmp_path / "empty-cache"))
+    with pytest.raises(DataMissingError, match="ganzoo fetch mnist"):
+        load("mnist")
+    monkeypatch.setattr(mnist_digits, "load_mnist_digits", lambda request: "the fetched digits")
+    assert default_registry().get("dataset", "mnist").load(DataRequest()) == "the fetched digits"
 
 
 # -------------------------------------------------------------------------------------------------------------- folder

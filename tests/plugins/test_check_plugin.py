@@ -162,7 +162,7 @@ def test_ganzoos_own_built_ins_pass_the_same_checks(run_cli, monkeypatch, tmp_pa
     if data == "hidden":
         import ganzoo.data.idx
 
-        monkeypatch.setattr(ganzoo.data.idx, "DEFAULT_MNIST_DIRS", (str(tmp_path / "no-debian-datasets"),))
+        monkeypatch.setattr(ganzoo.data.idx, "FASHION_MNIST_DIR", str(tmp_path / "no-debian-datasets"))
         monkeypatch.setenv("GANZOO_CACHE_DIR", str(tmp_path / "empty-cache"))
     result = run_cli("check-plugin", "ganzoo", "--json")
     assert result.exit_code == 0
@@ -175,7 +175,7 @@ def test_ganzoos_own_built_ins_pass_the_same_checks(run_cli, monkeypatch, tmp_pa
     assert _verdict(checks, "loss 'wasserstein': not trained")["verdict"] == "warn"
     assert {"verdict": "skip", "what": "dataset 'folder'", "detail": "it needs files: pass --data-dir DIR to check it"} in checks
     if data == "hidden":
-        for name, fix in (("mnist", "install Debian's dataset-fashion-mnist"), ("mnist_digits", "ganzoo fetch mnist_digits")):
+        for name, fix in (("fashion_mnist", "install Debian's dataset-fashion-mnist"), ("mnist", "ganzoo fetch mnist")):
             (found,) = [c for c in checks if c["what"] == f"dataset {name!r}"]
             assert found["verdict"] == "skip" and "not on this machine" in found["detail"], found
             assert fix in found["detail"], found  # the reason names what provides the data

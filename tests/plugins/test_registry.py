@@ -25,7 +25,7 @@ def _dataset(name: str, description: str = "a test dataset") -> Dataset:
 def test_builtins_come_through_entry_points() -> None:
     registry = make_registry()
     names = registry.names("dataset")
-    for expected in ("ring", "grid", "swissroll", "digits", "mnist", "folder", "npz"):
+    for expected in ("ring", "grid", "swissroll", "digits", "mnist", "fashion_mnist", "folder", "npz"):
         assert expected in names
         assert registry.entry("dataset", expected).package == "ganzoo"
     assert registry.failures == []

@@ -30,7 +30,7 @@ def tiny_run(tmp: Path, arch: str, dataset: str, steps: int = 4, *, resume: bool
              stop_after: Optional[int] = None, extra_sets: tuple[str, ...] = (), **options: Any):
     """Train ``arch`` on ``dataset`` in ``tmp`` with tiny settings; ``stop_after`` simulates Ctrl-C after that step."""
     opts = {**TINY, "arch": arch, "dataset": dataset, "steps": steps, **options}
-    if dataset in ("digits", "mnist"):
+    if dataset in ("digits", "mnist", "fashion_mnist"):
         opts.setdefault("image_size", 8)
     sets = [s for s in TINY_SETS[arch] if not (s.startswith("data.") and dataset not in ("ring", "grid", "swissroll"))]
     registry = default_registry()
