@@ -16,9 +16,9 @@ from ganzoo.data.common import check_image_size, holdout_indices, to_image_tenso
 from ganzoo.errors import DataError
 from ganzoo.specs import DataInfo, DataRequest, LoadedData
 
-__all__ = ["load_npz"]
+__all__ = ["load_npz", "unit_range", "X_KEYS"]
 
-_X_KEYS = ("x", "images", "arr_0")
+X_KEYS = ("x", "images", "arr_0")
 _Y_KEYS = ("y", "labels", "arr_1")
 
 
@@ -40,7 +40,7 @@ def load_npz(request: DataRequest) -> LoadedData:
     path = _resolve(request.data_dir)
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            x_key = next((k for k in _X_KEYS if k in arrays.files), None)
+            x_key = next((k for k in X_KEYS if k in arrays.files), None)
             if x_key is None:
                 raise DataError(f"{path} has arrays {arrays.files}; name the samples 'x' (and labels 'y')")
             x = arrays[x_key]
@@ -68,20 +68,27 @@ def load_npz(request: DataRequest) -> LoadedData:
         x = x.transpose(0, 3, 1, 2)
     if x.ndim not in (3, 4):
         raise DataError(f"{path}: samples of shape {x.shape} are neither points (N, D) nor images")
-    if x.dtype == np.uint8:
-        scale, offset = 255.0, 0.0
-    else:
-        lo, hi = float(x.min()), float(x.max())
-        if lo >= 0 and hi <= 1:
-            scale, offset = 1.0, 0.0
-        elif lo >= -1 and hi <= 1:
-            scale, offset = 1.0, 1.0  # [-1, 1] -> shift to [0, 2] and halve below
-            x = (x.astype(np.float32) + offset) / 2
-        else:
-            raise DataError(f"{path}: float images must lie in [0, 1] or [-1, 1], found [{lo:g}, {hi:g}]")
+    x, scale = unit_range(x, path)
     size = check_image_size(_native_size(x) if request.image_size is None else request.image_size)
     images = to_image_tensor(x, size=size, channels=request.channels, scale=scale)
     return LoadedData(x=images, y=labels, info=DataInfo(kind="images", shape=tuple(images.shape[1:]), num_classes=num_classes))
+
+
+def unit_range(x: np.ndarray, path: Path) -> tuple[np.ndarray, float]:
+    """Images as ``(values, scale)`` with ``values / scale`` in [0, 1]: integers in [0, 255], floats in [0, 1] or
+    [-1, 1] (told apart by their minimum: images in [-1, 1] have negative pixels)."""
+    lo, hi = float(x.min()), float(x.max())
+    if np.issubdtype(x.dtype, np.integer):
+        if lo < 0 or hi > 255:
+            raise DataError(f"{path}: integer images must lie in [0, 255], found [{lo:g}, {hi:g}]")
+        return x, 255.0
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise DataError(f"{path}: images contain NaN or infinity")
+    if lo >= 0 and hi <= 1:
+        return x, 1.0
+    if lo >= -1 and hi <= 1:
+        return (x.astype(np.float32) + 1) / 2, 1.0
+    raise DataError(f"{path}: float images must lie in [0, 1] or [-1, 1], found [{lo:g}, {hi:g}]")
 
 
 def _native_size(x: np.ndarray) -> int:

@@ -220,7 +220,7 @@ def test_eval_scores_a_run_beside_its_floor(tmp_path: Path, run_cli) -> None:
 def test_eval_refuses_a_metric_that_does_not_fit(tmp_path: Path, run_cli) -> None:
     tiny_run(tmp_path, "dcgan", "digits", steps=1)
     result = run_cli("eval", str(tmp_path), "--metric", "modes")
-    assert result.exit_code == 1 and "cannot score this run's data" in result.stderr and "Traceback" not in result.stderr
+    assert result.exit_code == 1 and "cannot score dataset 'digits'" in result.stderr and "Traceback" not in result.stderr
     result = run_cli("eval", str(tmp_path), "--n", "1")
     assert result.exit_code == 1 and "--n 1 must be at least 2" in result.stderr
 
