@@ -19,11 +19,12 @@ from typing import Any, Callable, Optional
 from ganzoo.errors import ConfigError
 
 __all__ = ["TrainConfig", "Setting", "Check", "setting", "settings", "TRAINING_KEYS", "RESUMABLE_FIELDS", "LR_DECAYS",
-           "PRECISIONS", "DEFAULT_ARCH", "check_ranges"]
+           "PRECISIONS", "AUGMENTATIONS", "DEFAULT_ARCH", "check_ranges"]
 
 DEFAULT_ARCH = "wgan_gp"
 LR_DECAYS = ("none", "linear")  # linear: both learning rates fall to 0 at the run's last step
-PRECISIONS = ("fp32", "bf16", "fp16")  # bf16 / fp16: autocast for the networks; losses and the penalty stay float32
+PRECISIONS = ("fp32", "bf16", "fp16")
+AUGMENTATIONS = ("color", "translation", "cutout")  # ganzoo.train.augment's policies  # bf16 / fp16: autocast for the networks; losses and the penalty stay float32
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,11 @@ class TrainConfig:
                                arch_may_set=True)
     lr_decay: str = setting("none", "Learning-rate schedule: linear falls to 0 at the last step.", choices=LR_DECAYS,
                             check=one_of(LR_DECAYS), arch_may_set=True)
+    augment: str = setting("", "Differentiable augmentation of D's inputs, real and generated (DiffAugment): a "
+                           "comma-separated list of color, translation, cutout; empty for none.",
+                           check=Check(lambda v: all(p.strip() in AUGMENTATIONS for p in v.split(",") if p.strip()),
+                                       "{flag} {value!r}: give a comma-separated list of "
+                                       + ", ".join(AUGMENTATIONS) + ", e.g. translation,cutout"))
     precision: str = setting("fp32", "Mixed precision for the networks (autocast; fp16 adds loss scaling); losses and "
                              "penalty in float32.", choices=PRECISIONS, check=one_of(PRECISIONS))
     fused: bool = setting(True, "Run the losses and the penalty on ganzoo's compiled kernels (default) or on plain "

@@ -23,6 +23,7 @@ from ganzoo.ops import (
 )
 from ganzoo.specs import Loss, Penalty
 from ganzoo.train import distributed
+from ganzoo.train.augment import augment
 from ganzoo.train.guard import NonFiniteGuard
 from ganzoo.train.models import Networks, ema_decay, update_ema
 
@@ -39,7 +40,8 @@ def penalty_this_update(penalty: Optional[Penalty], every: int, update: int) -> 
 
 def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], loss: Loss, penalty: Optional[Penalty],
                 noise: torch.Generator, world: distributed.World, *, label_smoothing: float = 0.0,
-                grad_clip: float = 0.0, guard: Optional[NonFiniteGuard] = None) -> dict[str, torch.Tensor]:
+                grad_clip: float = 0.0, guard: Optional[NonFiniteGuard] = None,
+                augmentation: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
     """One update of D on a real batch (this rank's slice) and as many detached fakes, with ``penalty`` when given,
     and its log record: ``d_loss`` (without the penalty), ``d_real`` and ``d_fake`` (mean logits), ``d_acc`` (the
     share of real logits > 0 and fake logits < 0) and ``gp`` (the weighted penalty) when there is one.
@@ -47,12 +49,15 @@ def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], l
     Two implementations compute the same loss and gradients: a critic that offers its layers as a linear chain
     (``nets.critic_layers``) gets them from ``mlp_critic_grads``'s hand-derived formulas, any other through autograd
     (a double backward for the penalty). A loss that names a kernel ``kind`` runs loss and penalty as one op (fused
-    unless ``--no-fused``), its statistics from the same pass."""
+    unless ``--no-fused``), its statistics from the same pass. With ``augmentation`` (DiffAugment), D sees real and
+    fake batches through it, the penalty included."""
     global_batch = real.shape[0] * world.size
     mine = world.part(global_batch)
     with nets.autocast(), torch.no_grad():
         z = torch.randn(global_batch, nets.latent_dim, generator=noise)[mine].to(nets.device)
         fake = nets.G(z, y).float()
+    if augmentation:
+        real, fake = augment(real, augmentation, noise, world), augment(fake, augmentation, noise, world)
     if nets.critic_layers is not None and loss.kind is not None and use_extension(None, real, fake):
         total, stats, grads = _critic_loss_by_hand(nets.critic_layers, real, fake, loss.kind, penalty, noise, world,
                                                    label_smoothing)
@@ -109,23 +114,27 @@ def _critic_loss_by_hand(critic_layers: tuple[list[nn.Linear], float], real: tor
 def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: distributed.World, batch_size: int,
                    num_classes: int, step: int, *, ema: float = 0.0, grad_clip: float = 0.0,
                    guard: Optional[NonFiniteGuard] = None,
-                   real: Optional[tuple[torch.Tensor, Optional[torch.Tensor]]] = None) -> dict[str, torch.Tensor]:
+                   real: Optional[tuple[torch.Tensor, Optional[torch.Tensor]]] = None,
+                   augmentation: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
     """One update of G through a frozen D (``batch_size`` per rank), then the generator average's, at ``step``.
 
     ``real``: the critic's last real batch and its labels, scored by the current D (without gradient: G's loss does
-    not depend on them through G) for a loss with ``generator_takes_real``."""
+    not depend on them through G) for a loss with ``generator_takes_real``. With ``augmentation``, D sees the fakes
+    (and that real batch) through it, and G's gradient passes through the transformation."""
     global_batch = batch_size * world.size
     mine = world.part(global_batch)
     nets.D.requires_grad_(False)
     y = torch.randint(num_classes, (global_batch,), generator=noise)[mine].to(nets.device) if num_classes else None
     z = torch.randn(global_batch, nets.latent_dim, generator=noise)[mine].to(nets.device)
     with nets.autocast():
-        logits = nets.D(nets.G_ddp(z, y), y).float()
+        fake = nets.G_ddp(z, y)
+        logits = nets.D(augment(fake, augmentation, noise, world) if augmentation else fake, y).float()
         if loss.generator_takes_real:
             if real is None:
                 raise ValueError(f"loss {loss.name!r} scores real data in the generator step: pass the real batch")
             with torch.no_grad():
-                real_logits = nets.D(real[0], real[1]).float()
+                real_in = augment(real[0], augmentation, noise, world) if augmentation else real[0]
+                real_logits = nets.D(real_in, real[1]).float()
     generator_loss = loss.generator_loss()
     g_loss = generator_loss(logits, real_logits) if loss.generator_takes_real else generator_loss(logits)
     optimizer_step(g_loss, nets.opt_g, nets.scaler_g, nets.G, grad_clip, guard)
