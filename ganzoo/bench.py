@@ -1,5 +1,6 @@
 """``ganzoo bench``: run the pytest-benchmark suite in benchmarks/ and condense it into one table (median and ratio to
-eager per case). The suite lives in the source tree, not the installed package: run it from a clone."""
+eager per case). The suite lives in the source tree, not the installed package: it is found beside the package (an
+editable install) or in the current folder (a clone), else the command says so in one line."""
 
 from __future__ import annotations
 
@@ -18,12 +19,18 @@ __all__ = ["run_suite", "table", "suite_dir"]
 BASELINE = ("best_eager", "official")
 
 
+def _suite_places() -> tuple[Path, ...]:
+    # beside the package (an editable install of a clone), then the folder the command runs in (a clone, whatever
+    # ganzoo is installed from)
+    return Path(__file__).resolve().parent.parent / "benchmarks", Path.cwd() / "benchmarks"
+
+
 def suite_dir() -> Path:
-    folder = Path(__file__).resolve().parent.parent / "benchmarks"
-    if not (folder / "test_bench.py").is_file():
-        raise ConfigError("the benchmark suite (benchmarks/test_bench.py) is not here: run 'ganzoo bench' from a clone "
-                          "of the ganzoo repository, installed with pip install -e '.[dev]'")
-    return folder
+    for folder in _suite_places():
+        if (folder / "test_bench.py").is_file():
+            return folder
+    raise ConfigError("ganzoo bench runs the suite in benchmarks/ of ganzoo's source tree, which an installed package "
+                      "does not ship: run it inside a clone of the repository (pip install -e '.[dev]' there)")
 
 
 def run_suite(quick: bool = False, select: Optional[str] = None,

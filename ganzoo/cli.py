@@ -16,13 +16,15 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import click
 
 from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.protocols import PROTOCOLS
 from ganzoo.settings import Setting, TrainConfig
 from ganzoo.train.config import dataset_defaults, effective_training_defaults
 
 __all__ = ["cli", "main"]
 
+# the exit codes the README's "Bad input" section documents: 1 for every refusal and failure (one line on stderr), 128 +
+# the signal's number for a run stopped by Ctrl-C (130) or SIGTERM (143), after its checkpoint
 EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -294,7 +296,7 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
     from ganzoo.console import GracefulStop, ProgressBar
     from ganzoo.registry import default_registry
     from ganzoo.train import distributed, train
-    from ganzoo.train.config import ResumeChangeError, resolve_run
+    from ganzoo.train.config import resolve_run
 
     if nproc is not None and distributed.world().active:
         raise click.UsageError("--nproc starts torchrun itself: drop it when running under torchrun")
@@ -305,36 +307,59 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
         raise click.UsageError("give either --resume RUN or --out, not both")
 
     registry = default_registry()
-    try:
-        resolved = resolve_run(registry, Path(resume) if resume else None, options, set_items)
-    except ResumeChangeError as exc:
-        raise click.UsageError(str(exc)) from None
+    resolved = resolve_run(registry, Path(resume) if resume else None, options, set_items)
     cfg = resolved.config
 
+    claimed: list[Path] = []
+
     def announce(run_dir: Path, world: distributed.World) -> None:
+        claimed.append(run_dir)
         if world.main:
             ranks = f" in {world.size} processes (global batch {cfg.batch_size * world.size})" if world.active else ""
-            click.echo(f"{'resuming' if resume else 'training'} {cfg.arch} ({cfg.loss} loss) on {cfg.dataset} for "
-                       f"{cfg.steps} steps{ranks} -> {run_dir}", err=True)
+            steps = f"{cfg.steps} step{'s' if cfg.steps != 1 else ''}"
+            conditional = "conditional " if cfg.conditional else ""
+            click.echo(f"{'resuming' if resume else 'training'} {conditional}{cfg.arch} ({cfg.loss} loss) on "
+                       f"{cfg.dataset} for {steps}{ranks} -> {run_dir}", err=True)
             for_dataset = dataset_defaults(resolved.arch, cfg.dataset)
             if for_dataset and not resume:
                 click.echo(f"{cfg.arch}'s defaults for {cfg.dataset}: {_settings_text(for_dataset)} "
                            "(the flags override them)", err=True)
 
     main_rank = distributed.world().main  # rank 0, or the only process
+    stop = GracefulStop()
     try:
-        with GracefulStop() as stop:
+        # the handler stays on while the outcome is reported, so that a second Ctrl-C anywhere takes the path below
+        with stop:
             result = train(resolved, Path(resume or out) if resume or out else None, resume=bool(resume),
                            progress=None if quiet or not main_rank else ProgressBar(),
                            stop_requested=lambda: stop.requested, announce=announce,
                            tune_malloc=True)  # this process is ganzoo's alone
+            distributed.shutdown()
+            if main_rank:
+                _report(result, cfg)
+            if result.status == "interrupted":
+                raise click.exceptions.Exit(stop.exit_code())
+    except KeyboardInterrupt:
+        # a second Ctrl-C stops at once: the checkpoints on disk are whole (written atomically), so say how to go on
+        if main_rank:
+            click.echo(f"stopped at once{_how_to_go_on(claimed, cfg.steps)}", err=True)
+        raise click.exceptions.Exit(stop.exit_code()) from None
     finally:
         distributed.shutdown()
-    if not main_rank:
-        if result.status == "interrupted":
-            raise click.exceptions.Exit(stop.exit_code())
-        return
-    run_dir = result.run_dir
+
+
+def _how_to_go_on(claimed: list[Any], steps: int) -> str:
+    from ganzoo.train.run import checkpoint_path
+
+    if not claimed:
+        return ""
+    if checkpoint_path(claimed[0]).is_file():
+        return f"; continue from its last checkpoint with: ganzoo train --resume {claimed[0]} --steps {steps}"
+    return f" before its first checkpoint; start it again with: ganzoo train --resume {claimed[0]} --steps {steps}"
+
+
+def _report(result: Any, cfg: TrainConfig) -> None:
+    """How the run ended, on stdout; for an interrupted run, the command that continues it, on stderr."""
     if result.status == "diverged":
         raise result.diverged_error(cfg.max_rollbacks, "--lr-g/--lr-d or --grad-clip")
     last = result.last
@@ -344,10 +369,10 @@ def train_command(set_items: tuple[str, ...], out: Optional[str], resume: Option
     if result.best:
         parts.append(f"best {result.best['metric']}.{result.best['key']} {result.best['value']:.4g} at step {result.best['step']}")
     click.echo("; ".join(parts))
-    click.echo(f"run folder: {run_dir}")
+    click.echo(f"run folder: {result.run_dir}")
     if result.status == "interrupted":
-        click.echo(f"checkpoint saved; continue with: ganzoo train --resume {run_dir} --steps {cfg.steps}", err=True)
-        raise click.exceptions.Exit(stop.exit_code())
+        click.echo(f"checkpoint saved; continue with: ganzoo train --resume {result.run_dir} --steps {cfg.steps}",
+                   err=True)
 
 
 def _without_nproc(argv: Sequence[str]) -> list[str]:
@@ -389,23 +414,46 @@ def sample_command(run: str, count: int, out: Optional[str], seed: int, class_id
 
 # --------------------------------------------------------------------------------------------------------------- eval
 @cli.command("eval")
-@click.argument("run", type=click.Path())
-@click.option("--n", "count", type=int, default=2500, show_default=True,
-              help="Generated samples (and real ones for the floor); at most the training set's size.")
+@click.argument("run", type=click.Path(), required=False)
+@click.option("--n", "count", type=int, default=None,
+              help="Generated samples (and real ones for the floor); at most the training set's size. [default: 2500]")
 @click.option("--metric", "metrics", multiple=True, help="Metric to compute (repeatable). [default: all that fit]")
+@click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default=None,
+              help="A published protocol: lucic2018 is FID/KID of 10,000 generated images against the 10,000 test "
+                   "images (Lucic et al. 2018); fixes --n and scores with the inception metric.")
+@click.option("--samples", type=click.Path(), default=None,
+              help="Score these images instead of a run: a folder of images, a .npy or a .npz file (with --dataset).")
+@click.option("--dataset", default=None, help="The data --samples are compared with (its held-out split).")
+@click.option("--data-dir", default=None, help="With --samples: the --dataset's files, as for 'ganzoo train'.")
+@click.option("--image-size", type=int, default=None, help="With --samples: the --dataset's side, as for 'ganzoo train'.")
+@click.option("--channels", type=click.Choice(["1", "3"]), default=None, help="With --samples: the --dataset's channels.")
 @click.option("--checkpoint", type=click.Choice(["last", "best"]), default="last", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent noise and the real subset.")
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda (for the generator).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
-def eval_command(run: str, count: int, metrics: tuple[str, ...], checkpoint: str, seed: int, device: str,
-                 as_json: bool) -> None:
-    """Score a run's generator with every metric that fits its data, each beside its real-data floor."""
+def eval_command(run: Optional[str], count: Optional[int], metrics: tuple[str, ...], protocol: Optional[str],
+                 samples: Optional[str], dataset: Optional[str], data_dir: Optional[str], image_size: Optional[int],
+                 channels: Optional[str], checkpoint: str, seed: int, device: str, as_json: bool) -> None:
+    """Score a run's generator (or, with --samples, images from anywhere) with every metric that fits its data, each
+    beside its real-data floor."""
     from pathlib import Path
 
-    from ganzoo.evaluate import evaluate, render
+    from ganzoo.evaluate import evaluate, evaluate_samples, render
     from ganzoo.registry import default_registry
+    from ganzoo.specs import DataRequest
 
-    result = evaluate(default_registry(), Path(run), checkpoint, count, metrics, seed, device)
+    if (run is None) == (samples is None):
+        raise ConfigError("give a run folder, or --samples PATH --dataset NAME for images from elsewhere (not both)")
+    if samples is None and (dataset or data_dir or image_size or channels):
+        raise ConfigError("--dataset, --data-dir, --image-size and --channels go with --samples; a run knows its data")
+    if samples is not None:
+        if not dataset:
+            raise ConfigError("--samples needs --dataset NAME: the data the images are compared with")
+        request = DataRequest(data_dir=data_dir, image_size=image_size, channels=int(channels) if channels else None)
+        result = evaluate_samples(default_registry(), Path(samples), dataset, request, count, metrics, seed, protocol)
+    else:
+        result = evaluate(default_registry(), Path(str(run)), checkpoint, count, metrics, seed, device,
+                          protocol=protocol)
     click.echo(json.dumps(result.to_json(), indent=2) if as_json else render(result))
 
 
@@ -433,7 +481,7 @@ def bench_command(quick: bool, as_json: bool, select: Optional[str], device: str
 # --------------------------------------------------------------------------------------------------------- new-plugin
 @cli.command("new-plugin")
 @click.argument("name")
-@click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
+@click.option("--dir", "directory", default=".", show_default=True,
               help="Folder to create the package folder ganzoo-NAME in.")
 @click.option("--kind", type=click.Choice(["arch", "loss", "dataset", "metric"]), default="arch", show_default=True,
               help="What the package registers under NAME.")
@@ -487,11 +535,14 @@ def _run(invocation: _Invocation) -> Any:
     try:
         code = cli.main(args=invocation.argv, prog_name="ganzoo", standalone_mode=False, obj=invocation)
     except click.exceptions.UsageError as exc:
-        exc.show()
-        code = EXIT_USAGE
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        # click's own refusals (an unknown option, a value of the wrong type or choice) read like ganzoo's: one line
+        command = exc.ctx.command_path if exc.ctx is not None else "ganzoo"
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        click.echo(f"error: {message} (see '{command} --help')", err=True)
         code = EXIT_ERROR
+    except click.exceptions.Abort:  # click's form of a KeyboardInterrupt outside a training loop (ganzoo never prompts)
+        click.echo("interrupted", err=True)
+        code = EXIT_INTERRUPTED
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         code = EXIT_INTERRUPTED
@@ -520,6 +571,7 @@ def _run(invocation: _Invocation) -> Any:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Entry point of the ``ganzoo`` script: run the CLI and exit with its status."""
+    whole_process = argv is None  # the ganzoo script itself, not a caller in its own process (a test, a notebook)
     argv = list(sys.argv[1:] if argv is None else argv)
     invocation = _Invocation(argv)
     show_warning = warnings.showwarning
@@ -535,4 +587,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         code = _run(invocation)
     finally:
         warnings.showwarning = show_warning
+    if whole_process:
+        _ignore_interrupts()  # what had to be said is said: a late Ctrl-C must not turn the exit into a traceback
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _ignore_interrupts() -> None:
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread (a test runner's worker)
+        pass

@@ -43,6 +43,7 @@ class GracefulStop:
 
     def __init__(self) -> None:
         self.received: Optional[int] = None
+        self.again: Optional[int] = None  # the second signal, which stopped the run at once
         self._previous: dict[int, Any] = {}
 
     @property
@@ -59,6 +60,7 @@ class GracefulStop:
             if self.received is not None:
                 if under_torchrun:
                     return
+                self.again = signum
                 raise KeyboardInterrupt
             self.received = signum
             name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
@@ -81,5 +83,6 @@ class GracefulStop:
             signal.signal(signum, previous)
 
     def exit_code(self) -> int:
-        """128 + the signal's number, as a shell reports a process the signal ended: 130 for Ctrl-C, 143 for SIGTERM."""
-        return 128 + (self.received or 2)
+        """128 + the signal's number, as a shell reports a process the signal ended: 130 for Ctrl-C, 143 for SIGTERM
+        (of the second signal, when one stopped the run at once)."""
+        return 128 + (self.again or self.received or 2)

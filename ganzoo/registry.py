@@ -101,9 +101,7 @@ class Registry:
         if package:
             providers = [p for p in providers if p.package.lower().replace("_", "-") == package.lower().replace("_", "-")]
         if not providers and not package and (kind, bare) in RENAMED:
-            new_name, change = RENAMED[kind, bare]
-            warnings.warn(f"{change}: using {new_name!r}", GanzooWarning, stacklevel=2)
-            return self.entry(kind, new_name)
+            return self.entry(kind, self.current_name(kind, bare))
         if not providers:
             raise UnknownNameError(self._unknown_message(kind, title, name))
         if len(providers) > 1:
@@ -111,6 +109,15 @@ class Registry:
             picks = ", ".join(repr(p.qualified_name) for p in providers)
             raise AmbiguousNameError(f"{title} {bare!r} is provided by both {listed}: pick one as {picks}")
         return providers[0]
+
+    def current_name(self, kind: str, name: str) -> str:
+        """``name``, or the name a built-in now has (``RENAMED``) when no plugin registers the old one; the rename is
+        said once, as a warning."""
+        if (kind, name) in RENAMED and name not in self._by_kind[kind]:
+            new_name, change = RENAMED[kind, name]
+            warnings.warn(f"{change}: using {new_name!r}", GanzooWarning, stacklevel=3)
+            return new_name
+        return name
 
     def get(self, kind: str, name: str) -> Any:
         """The spec registered under ``name`` (see ``entry``)."""

@@ -76,15 +76,15 @@ def new_plugin(name: str, directory: str | os.PathLike = ".", kind: str = "arch"
     The package appears whole or not at all: it is written to a temporary folder beside the target and renamed.
 
     Raises:
-        ConfigError: a bad name, a missing parent folder, or a target that already exists (never overwritten).
+        ConfigError: a bad name, a --dir that is a file, or a target that already exists (never overwritten).
     """
     dist, module = package_names(name)
     if kind not in KINDS:
         raise ConfigError(f"--kind {kind!r} is not a plugin kind: use one of {', '.join(KINDS)}")
     spec = KINDS[kind]
     parent = Path(directory)
-    if not parent.is_dir():
-        raise ConfigError(f"--dir {str(parent)!r} is not a folder: create it first or pick another")
+    if parent.exists() and not parent.is_dir():
+        raise ConfigError(f"--dir {str(parent)!r} is a file, not a folder: pick another")
     target = parent / dist
     if target.exists():
         raise ConfigError(f"{target} already exists: pick another --dir or name, or remove it (it is never overwritten)")
@@ -93,6 +93,7 @@ def new_plugin(name: str, directory: str | os.PathLike = ".", kind: str = "arch"
               "ganzoo_version": API_RELEASES[API_VERSION]}
     values["usage"] = Template(spec.usage).substitute(values)
     files = render(kind, values)
+    parent.mkdir(parents=True, exist_ok=True)  # a folder to put the package in is made, like `git clone` does
     staging = Path(tempfile.mkdtemp(prefix=f".{dist}-", dir=parent))
     try:
         for relative, text in files.items():

@@ -44,6 +44,9 @@ class Resolved:
     dataset: Dataset
     metric: Optional[Metric]
     penalty: Optional[Penalty]
+    # kind -> {"name", "package", "version"} of each part: config.json keeps it, so that a run whose plugin is gone
+    # names the package to install
+    providers: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
 
 
 def _coerce(key: str, raw: str, default: Any) -> Any:
@@ -70,8 +73,10 @@ def _coerce(key: str, raw: str, default: Any) -> Any:
                 return raw
         return json.loads(raw)
     except (ValueError, json.JSONDecodeError):
-        kind = type(default).__name__ if default is not None else "JSON value"
-        raise ConfigError(f"--set {key}={raw!r}: expected a {kind}") from None
+        kinds = {bool: "true or false", int: "an integer", float: "a number", tuple: "comma-separated numbers"}
+        kind = kinds.get(type(default), "a JSON value")
+        default_text = f" (its default is {default!r})" if default is not None else ""
+        raise ConfigError(f"--set {key}={raw!r}: expected {kind}{default_text}") from None
 
 
 def parse_set_items(items: Sequence[str], hparam_defaults: Mapping[str, Any]) -> tuple[dict, dict, dict]:
@@ -115,7 +120,8 @@ def resolve_config(registry: Registry, options: Mapping[str, Any], set_items: Se
     explicit = {**trainer_sets, **{k: v for k, v in options.items() if v is not None}}
     # the loss and dataset are named once, here: what the user gave, else the architecture's defaults
     loss_name = explicit.pop("loss", "") or default_name(registry, "loss", arch.default_loss, arch)
-    dataset_name = explicit.pop("dataset", "") or default_name(registry, "dataset", arch.default_dataset, arch)
+    dataset_name = registry.current_name("dataset", explicit.pop("dataset", "")
+                                         or default_name(registry, "dataset", arch.default_dataset, arch))
     config = TrainConfig(arch=arch.name, loss=loss_name, dataset=dataset_name)
     for_dataset = dataset_defaults(arch, dataset_name)
     dataset_hparams = {k: v for k, v in for_dataset.items() if k in arch.hyperparameters}
@@ -203,6 +209,8 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
     if dataset.kind != "any" and dataset.kind not in arch.data_kinds:
         raise ConfigError(f"architecture {arch.name!r} models {' or '.join(arch.data_kinds)}, but dataset "
                           f"{dataset.name!r} holds {dataset.kind}: pick an image dataset such as --dataset digits")
+    if config.augment and dataset.kind == "points":
+        raise ConfigError(f"--augment transforms images, and dataset {dataset.name!r} holds points: drop it")
     if config.conditional and not (arch.conditional and dataset.has_labels):
         what = f"architecture {arch.name!r}" if not arch.conditional else f"dataset {dataset.name!r} (it has no labels)"
         raise ConfigError(f"--conditional is not supported by {what}")
@@ -212,7 +220,15 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
         config.val_metric = config.val_metric or dataset.metric or "swd"  # the dataset's own, by its spec not its name
         metric = registry.get("metric", config.val_metric)
         config.val_metric = metric.name
-    return Resolved(config, arch, loss, dataset, metric, effective_penalty(loss, config.penalty_weight))
+    parts = {"arch": arch, "loss": loss, "dataset": dataset, **({"metric": metric} if metric is not None else {})}
+    providers = {kind: _provider(registry, kind, spec) for kind, spec in parts.items()}
+    return Resolved(config, arch, loss, dataset, metric, effective_penalty(loss, config.penalty_weight), providers)
+
+
+def _provider(registry: Registry, kind: str, spec: Any) -> dict[str, str]:
+    """Who provides ``spec``: found by the spec itself, since its bare name may be registered by several packages."""
+    entry = next(e for e in registry.entries(kind) if e.spec is spec)
+    return {"name": entry.name, "package": entry.package, "version": entry.version}
 
 
 def config_from_json(data: Mapping[str, Any]) -> TrainConfig:
@@ -228,15 +244,17 @@ def config_from_json(data: Mapping[str, Any]) -> TrainConfig:
 
 
 class ResumeChangeError(ConfigError):
-    """An option given with --resume would change what the run computes (a usage error: exit 2)."""
+    """An option given with --resume would change what the run computes."""
 
 
 def resolve_resume(registry: Registry, run_dir: Any, options: Mapping[str, Any], set_items: Sequence[str] = ()) -> Resolved:
     """The saved config of the run in ``run_dir`` with the command line's resumable options applied (``--steps``, the
     cadences, ...); any other option that differs from the saved value is refused."""
-    from ganzoo.train.run import read_run_config  # torch-free config: the CLI reads its defaults for --help
+    from ganzoo.train.run import check_installed, read_run_config  # torch-free config: the CLI reads it for --help
 
-    config = config_from_json(read_run_config(run_dir)["config"])
+    saved = read_run_config(run_dir)
+    check_installed(registry, saved, run_dir)
+    config = config_from_json(saved["config"])
     if set_items:
         raise ResumeChangeError("--set cannot change a run being resumed; start a new run to change its settings")
     for key, value in options.items():

@@ -27,6 +27,7 @@ from ganzoo.seeding import NOISE_SEED
 from ganzoo.specs import Schedule
 from ganzoo.train import distributed
 from ganzoo.train.allocator import tune_allocator
+from ganzoo.train.augment import parse_policy
 from ganzoo.train.batches import TrainingData
 from ganzoo.train.cadence import Cadence
 from ganzoo.train.checkpoint import restore_training, save_training
@@ -91,7 +92,8 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
         stop_requested: polled after each step (in a multi-process run, where the cadence has the ranks agree: every
             ``nonfinite_check_every`` steps or where anything is written); when it returns True on any rank, the loop
             checkpoints and stops ("interrupted").
-        announce: called with the run folder once it is claimed, before training starts.
+        announce: called with the run folder once it is claimed and everything is checked (the data loaded, the
+            networks built, a resumed run's state restored), before training starts.
         tune_malloc: on the CPU, set glibc's malloc up for the loop (``ganzoo.train.allocator``: the step's buffers
             stay mapped). It lasts for the rest of the process, so the ``ganzoo train`` command asks for it and a
             library caller must (``ganzoo.api.train(tune_malloc=True)``).
@@ -112,8 +114,6 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
     progress = progress if world.main else None
 
     with open_run(run_dir, world, resume=resume, default_name=(cfg.arch, cfg.dataset)) as run_dir:
-        if announce is not None:
-            announce(run_dir, world)
         data = TrainingData.load(resolved, device)
         nets = build_networks(resolved.arch, cfg, data.info, device, data.num_classes, world)
         if nets.schedule is not None:
@@ -122,11 +122,14 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
         validator = (Validator(resolved, data.loaded, data.num_classes, nets.latent_dim, device)
                      if resolved.metric is not None else None)
         state = _start(run_dir, resolved, data, nets, noise, world, resume)
+        if announce is not None:  # once the data, the networks and a resumed run's state are known to be good
+            announce(run_dir, world)
         guard = (NonFiniteGuard(nets.modules(), nets.optimizers(), state, device, patience=cfg.nonfinite_patience,
                                 max_rollbacks=cfg.max_rollbacks)
                  if cfg.nonfinite_check_every and cfg.precision != "fp16" else None)  # fp16 has its loss scaler
         records = RunRecords(run_dir, world, skip_nonfinite=cfg.precision == "fp16")
         cadence = Cadence.of(cfg)
+        augmentation = parse_policy(cfg.augment)
         status, plan = "finished", None
         record: dict[str, Any] = {}
         if progress:
@@ -152,11 +155,12 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                         records.add(critic_step(nets, real, y, loss, penalty_this_update(penalty, cfg.penalty_every,
                                                                                           state.batches),
                                                 noise, world, label_smoothing=cfg.label_smoothing,
-                                                grad_clip=cfg.grad_clip, guard=guard))
+                                                grad_clip=cfg.grad_clip, guard=guard, augmentation=augmentation))
 
                     # (2) generator: one update through a frozen D
                     records.add(generator_step(nets, loss, noise, world, batch_size, data.num_classes, state.step,
-                                               ema=cfg.ema, grad_clip=cfg.grad_clip, guard=guard, real=(real, y)))
+                                               ema=cfg.ema, grad_clip=cfg.grad_clip, guard=guard, real=(real, y),
+                                               augmentation=augmentation))
                     state.step += 1
 
                     # (3) bookkeeping, as the cadence says; nothing is written before the guard has checked the window
@@ -221,8 +225,7 @@ def _start(run_dir: Path, resolved: Resolved, data: TrainingData, nets: Networks
     cfg = resolved.config
     if not resume:
         if world.main:
-            write_run_config(run_dir, cfg.to_json(), data.info,
-                             {"arch": resolved.arch.name, "loss": resolved.loss.name, "dataset": cfg.dataset}, __version__,
+            write_run_config(run_dir, cfg.to_json(), data.info, resolved.providers, __version__,
                              data_record(cfg.dataset, data.loaded.x, data.loaded.y, data.info))
         return TrainState()
     if world.main:
@@ -262,5 +265,5 @@ def _warn_if_schedule_unfinished(schedule: Schedule, cfg: TrainConfig, arch: str
         iteration += 1
         plan = schedule.plan(images)
     if last is not None:
-        warnings.warn(f"{arch}: {cfg.steps} steps end in phase '{last.label}'; its schedule reaches the final stage "
+        warnings.warn(f"{arch}: {cfg.steps} {'step ends' if cfg.steps == 1 else 'steps end'} in phase '{last.label}'; its schedule reaches the final stage "
                       f"at step {iteration + 1}: use --steps {iteration + 1} or more", GanzooWarning, stacklevel=2)

@@ -28,7 +28,7 @@ from ganzoo.train.lock import LOCK_FILE, RunLock
 
 __all__ = ["CONFIG_FILE", "METRICS_FILE", "checkpoint_path", "default_run_dir", "prepare_new_run", "read_run_config",
            "info_to_json", "info_from_json", "clean_temp_files", "open_run", "write_run_config", "update_run_config",
-           "data_record"]
+           "data_record", "check_installed"]
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -132,16 +132,17 @@ def _discard_if_unused(run_dir: Path) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def write_run_config(run_dir: Path, config_json: Mapping[str, Any], info: DataInfo, providers: Mapping[str, str],
-                     ganzoo_version: str, data: Mapping[str, Any]) -> None:
-    """``data``: what the run read (``data_record``), so a run says which files it learnt from."""
+def write_run_config(run_dir: Path, config_json: Mapping[str, Any], info: DataInfo,
+                     providers: Mapping[str, Mapping[str, str]], ganzoo_version: str, data: Mapping[str, Any]) -> None:
+    """``providers``: kind -> the name, package and version of each part; ``data``: what the run read
+    (``data_record``), so a run says which files it learnt from."""
     atomic_write_json(run_dir / CONFIG_FILE, {
         "format": RUN_FORMAT,
         "ganzoo_version": ganzoo_version,
         "config": dict(config_json),
         "data_info": info_to_json(info),
         "data": dict(data),
-        "providers": dict(providers),
+        "providers": {kind: dict(record) for kind, record in providers.items()},
     })
 
 
@@ -151,9 +152,9 @@ def data_record(dataset: str, x: Any, y: Any, info: DataInfo) -> dict[str, Any]:
     import hashlib
 
     digest = hashlib.sha256(str(tuple(x.shape)).encode())
-    digest.update(x.detach().cpu().contiguous().numpy().tobytes())
+    digest.update(x.detach().cpu().contiguous().numpy())  # the buffer itself: no copy of a large training set
     if y is not None:
-        digest.update(y.detach().cpu().contiguous().numpy().tobytes())
+        digest.update(y.detach().cpu().contiguous().numpy())
     return {"dataset": dataset, "source": str(info.meta.get("source") or f"dataset {dataset!r}"),
             "samples": int(len(x)), "fingerprint": "sha256:" + digest.hexdigest()[:32]}
 
@@ -178,6 +179,22 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is not a ganzoo run config")
     _read_as_trained(data, run_dir)
     return data
+
+
+def check_installed(registry: Any, saved: Mapping[str, Any], run_dir: Path) -> None:
+    """Refuse, naming the package to install, a run whose architecture, loss, dataset or metric is no longer
+    installed (runs record each part's package and version since 2026-12-02; older ones get the registry's message)."""
+    from ganzoo.registry import KIND_TITLES
+
+    for kind, record in (saved.get("providers") or {}).items():
+        if not isinstance(record, dict) or kind not in KIND_TITLES:
+            continue
+        if any(e.name == record["name"] for e in registry.entries(kind)):
+            continue  # installed (from this package, or from one it moved to)
+        else:
+            package, version = record.get("package", "?"), record.get("version", "?")
+            raise ConfigError(f"{run_dir} was trained with {KIND_TITLES[kind]} {record['name']!r} from {package} "
+                              f"{version}, which is not installed: pip install '{package}=={version}'")
 
 
 def _read_as_trained(saved: dict[str, Any], run_dir: Path) -> None:

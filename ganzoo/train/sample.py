@@ -19,7 +19,7 @@ from ganzoo.specs import DataInfo
 from ganzoo.train.checkpoint import generator_weights, load_checkpoint
 from ganzoo.train.config import TrainConfig, config_from_json
 from ganzoo.train.models import build_models, classes_in_turn, generate, pick_device
-from ganzoo.train.run import checkpoint_path, info_from_json, read_run_config
+from ganzoo.train.run import check_installed, checkpoint_path, info_from_json, read_run_config
 from ganzoo.train.state import images_seen
 
 __all__ = ["LoadedGenerator", "class_labels", "load_generator", "sample_to_file"]
@@ -37,15 +37,27 @@ class LoadedGenerator:
     averaged: bool
 
 
+def _no_checkpoint_yet(run_dir: Path, which: str, config: TrainConfig) -> str:
+    if which == "best" and not config.val_every:
+        return f"{run_dir} does not validate (--val-every 0), so it keeps no best checkpoint: use --checkpoint last"
+    every = config.val_every if which == "best" else config.checkpoint_every
+    when = f"the first is written at step {min(every, config.steps):,}" if every else "one is written when it stops"
+    return f"{run_dir} has no {which!r} checkpoint yet ({when}): wait for it, or stop the run with Ctrl-C"
+
+
 def load_generator(registry: Registry, run_dir: Path, which: str = "last", device: str = "cpu") -> LoadedGenerator:
     """The run's generator, from ``checkpoints/<which>.safetensors`` (``G_ema`` weights when present)."""
     saved = read_run_config(run_dir)
+    check_installed(registry, saved, run_dir)
     config = config_from_json(saved["config"])
     info = info_from_json(saved["data_info"])
     arch = registry.get("arch", config.arch)
     num_classes = info.num_classes if config.conditional else 0
     dev = pick_device(device)
-    tensors, state = load_checkpoint(checkpoint_path(run_dir, which), expect={"arch": config.arch})
+    path = checkpoint_path(run_dir, which)
+    if not path.is_file():
+        raise CheckpointError(_no_checkpoint_yet(run_dir, which, config))
+    tensors, state = load_checkpoint(path, expect={"arch": config.arch})
     # a growing generator at the stage the run had reached when this checkpoint was written (its initial weights are
     # overwritten by the checkpoint's; seeded all the same, so that building it draws the same numbers every time)
     with torch_seeded(0):

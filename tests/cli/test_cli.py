@@ -31,7 +31,7 @@ def test_list_kind_filter_and_json(run_cli) -> None:
 
 def test_bad_kind_is_a_usage_error(run_cli) -> None:
     result = run_cli("list", "--kind", "gan")
-    assert result.exit_code == 2 and "'gan' is not one of" in result.stderr
+    assert result.exit_code == 1 and "'gan' is not one of" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 def test_doctor_reports_torch_extension_and_plugins(run_cli) -> None:

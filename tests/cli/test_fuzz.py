@@ -26,10 +26,10 @@ HOSTILE = [
 
 
 def _assert_clean_failure(result, tmp_path: Path) -> None:
-    assert result.exit_code in (1, 2), (result.exit_code, result.stderr)
+    assert result.exit_code == 1, (result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.lower().startswith("error:"), result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("warning: ")]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert not (tmp_path / "run").exists()
 
 

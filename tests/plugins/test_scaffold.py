@@ -80,10 +80,13 @@ def test_an_existing_folder_is_never_overwritten(tmp_path: Path) -> None:
     assert (target / "keep.txt").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["ganzoo-mine"]
 
 
-def test_a_missing_parent_folder_is_a_one_line_error(tmp_path: Path) -> None:
-    proc = run_subprocess(["new-plugin", "mine", "--dir", str(tmp_path / "nope")])
-    assert proc.returncode == 1 and proc.stderr.strip() == f"error: --dir {str(tmp_path / 'nope')!r} is not a folder: " \
-                                                           "create it first or pick another"
+def test_a_missing_parent_folder_is_made_and_a_file_is_refused(tmp_path: Path, run_cli) -> None:
+    made = run_cli("new-plugin", "mine", "--dir", str(tmp_path / "new" / "deeper"))
+    assert made.exit_code == 0 and (tmp_path / "new" / "deeper" / "ganzoo-mine" / "pyproject.toml").is_file()
+    (tmp_path / "afile").write_text("x")
+    refused = run_cli("new-plugin", "mine", "--dir", str(tmp_path / "afile"))
+    assert refused.exit_code == 1 and refused.stderr.strip() == (
+        f"error: --dir {str(tmp_path / 'afile')!r} is a file, not a folder: pick another")
 
 
 # sha256 over each generated package (its files' paths and bytes) as the templates wrote them when they were string

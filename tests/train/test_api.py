@@ -72,7 +72,7 @@ def test_conditional_run_samples_by_class(tmp_path: Path) -> None:
 def test_bad_input_is_the_clis_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"train\(\) has no option 'stepz': did you mean 'steps'\?"):
         train(stepz=3)
-    with pytest.raises(ConfigError, match="--set hidden='x': expected a int"):
+    with pytest.raises(ConfigError, match=r"--set hidden='x': expected an integer \(its default is \d+\)"):
         train(set={"hidden": "x"}, out=tmp_path / "x")
     with pytest.raises(CheckpointError, match="is not a folder"):
         open_run(tmp_path / "nowhere")

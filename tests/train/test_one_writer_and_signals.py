@@ -144,6 +144,29 @@ def test_sigterm_finishes_the_step_checkpoints_and_prints_the_resume_command(tmp
     assert resumed.returncode == 0 and f"finished at step {stopped + 2}" in resumed.stdout
 
 
+def test_a_second_ctrl_c_stops_at_once_with_130_and_the_resume_command(tmp_path: Path) -> None:
+    """Two SIGINTs 50 ms apart: the first asks for a checkpoint, the second stops before that one is done (a critic
+    wide enough that a step and a checkpoint take far longer than 50 ms). The exit code and the message are a
+    Ctrl-C's, and the checkpoint on disk is whole (written atomically): the run resumes from it."""
+    run = tmp_path / "r"
+    proc = _start(*ENDLESS, "--out", str(run), "--set", "hidden=1536", "--checkpoint-every", "4")
+    try:
+        _wait_for_steps(run, proc, steps=6)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        out, err = _stop(proc, signal.SIGINT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "aborted" not in err
+    assert f"stopped at once; continue from its last checkpoint with: ganzoo train --resume {run} --steps 100000" in err
+    _, state = load_checkpoint(run / "checkpoints" / "last.safetensors")  # loads: not torn
+    assert state["step"] >= 4
+    resumed = run_subprocess(["train", "--resume", str(run), "--steps", str(state["step"] + 1), "--quiet"])
+    assert resumed.returncode == 0 and f"finished at step {state['step'] + 1}" in resumed.stdout
+
+
 @pytest.mark.skipif(CORES < 2, reason="a 2-process run needs 2 CPU cores")
 def test_a_torchrun_job_holds_its_lock_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     run = tmp_path / "r"

@@ -123,7 +123,7 @@ def test_early_stopping_stops(tmp_path: Path) -> None:
     ({"arch": "wgan_gp", "label_smoothing": 0.1}, [], "no meaning for loss 'wgan_gp'"),
     ({"arch": "wgan_gp", "conditional": True, "dataset": "swissroll"}, [], "has no labels"),
     ({"arch": "wgan_gp"}, ["widht=3"], "--set widht: not a setting"),
-    ({"arch": "wgan_gp"}, ["hidden=lots"], "expected a int"),
+    ({"arch": "wgan_gp"}, ["hidden=lots"], "expected an integer"),
     ({"arch": "wgan_gp"}, ["norm=batch"], None),
     ({"arch": "wgan_gp", "loss": "bce", "penalty_weight": 1.0}, [], "--penalty-weight needs a loss with a gradient penalty"),
 ])
