@@ -16,10 +16,12 @@ class ProgressBar:
     def start(self, total: int, initial: int) -> None:
         from tqdm import tqdm
 
-        # in a log file (CI, nohup) a bar redrawn ten times a second would be most of the log
-        interval = 0.2 if sys.stderr.isatty() else 30.0
-        self.bar = tqdm(total=total, initial=initial, unit="step", file=sys.stderr, dynamic_ncols=True, leave=True,
-                        mininterval=interval, maxinterval=max(interval, 10.0))
+        # in a log file (CI, nohup) a bar redrawn ten times a second would be most of the log: there it is one line
+        # every 30 s, each with the rate and the time left
+        terminal = sys.stderr.isatty()
+        interval = 0.2 if terminal else 30.0
+        self.bar = tqdm(total=total, initial=initial, unit="step", file=sys.stderr if terminal else _Lines(sys.stderr),
+                        dynamic_ncols=True, leave=True, mininterval=interval, maxinterval=max(interval, 10.0))
 
     def update(self, step: int, record: Optional[dict]) -> None:
         self.bar.update(step - self.bar.n)
@@ -29,6 +31,22 @@ class ProgressBar:
 
     def close(self) -> None:
         self.bar.close()
+
+
+class _Lines:
+    """A stream for tqdm off a terminal: each redraw becomes a line of its own instead of a carriage return that a log
+    file keeps and a pager shows as one endless line."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        for part in text.split("\r"):
+            if part.strip():
+                self.stream.write(part.rstrip("\n") + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 class GracefulStop:

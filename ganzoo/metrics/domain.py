@@ -186,8 +186,8 @@ def _fingerprint(x: torch.Tensor, y: torch.Tensor, prefix: str) -> str:
                 and known_prefix == prefix):
             return value
     digest = hashlib.sha256(f"{prefix}:{tuple(x.shape)}".encode())
-    digest.update(x.detach().float().cpu().contiguous().numpy().tobytes())
-    digest.update(y.detach().long().cpu().contiguous().numpy().tobytes())
+    digest.update(x.detach().float().cpu().contiguous().numpy())  # the buffer itself: the same bytes, no copy
+    digest.update(y.detach().long().cpu().contiguous().numpy())
     value = digest.hexdigest()[:16]
     for key in [k for k, entry in _fingerprints.items() if entry[0]() is None]:
         del _fingerprints[key]  # tensors that are gone

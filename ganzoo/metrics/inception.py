@@ -177,7 +177,7 @@ def inception_features(images: torch.Tensor, *, reference: bool = False) -> torc
 def _cached_features(images: torch.Tensor) -> torch.Tensor:
     """Features of real images, from the disk cache when these exact images were seen before."""
     digest = hashlib.sha256(f"{NETWORK.sha256}:{PIPELINE_VERSION}:{tuple(images.shape)}".encode())
-    digest.update(images.detach().float().cpu().contiguous().numpy().tobytes())
+    digest.update(images.detach().float().cpu().contiguous().numpy())  # the buffer itself: the same bytes, no copy
     path = cache_dir() / "inception" / f"{digest.hexdigest()[:20]}.npy"
     if path.is_file():
         try:
