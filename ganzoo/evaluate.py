@@ -25,7 +25,7 @@ import torch
 
 from ganzoo.data.common import load_dataset
 from ganzoo.errors import ConfigError, DataError
-from ganzoo.io import atomic_path, atomic_write_json, cache_dir
+from ganzoo.io import atomic_path, atomic_write_json, cache_dir, tensors_digest
 from ganzoo.protocols import PROTOCOLS, Protocol
 from ganzoo.registry import Registry
 from ganzoo.specs import DataRequest, LoadedData, Metric, MetricInput
@@ -91,15 +91,6 @@ def _metrics(registry: Registry, names: Sequence[str], protocol: Optional[Protoc
     return chosen
 
 
-def _digest(*tensors: Optional[torch.Tensor]) -> str:
-    digest = hashlib.sha256()
-    for t in tensors:
-        if t is not None:
-            digest.update(str(tuple(t.shape)).encode())
-            digest.update(t.detach().cpu().contiguous().numpy())  # the buffer itself, not a copy
-    return digest.hexdigest()
-
-
 def _code_of(metric: Metric) -> str:
     """A fingerprint of the source file that computes ``metric``: a floor cached before that code changed (a new
     classifier recipe, a new Inception pipeline) is not read back after it."""
@@ -119,9 +110,9 @@ def _floor(registry: Registry, metric: Metric, inp: MetricInput) -> dict[str, fl
     """The metric for real training images against the held-out ones, cached by the images, the seed, the metric's
     provider and its code: at the published N it is as costly as the score itself, and the same for every run on
     that data. A cache that cannot be written only costs the time."""
-    entry = next(e for e in registry.entries("metric") if e.spec is metric)
+    entry = registry.entry_of("metric", metric)
     key = hashlib.sha256(f"{entry.package}:{entry.version}:{metric.name}:{_code_of(metric)}:{inp.seed}:".encode()
-                         + _digest(inp.fake, inp.real, inp.train, inp.real_labels, inp.train_labels).encode())
+                         + tensors_digest(inp.fake, inp.real, inp.train, inp.real_labels, inp.train_labels).encode())
     path = cache_dir() / "floors" / f"{key.hexdigest()[:24]}.json"
     try:
         return {str(k): float(v) for k, v in json.loads(path.read_text()).items()}

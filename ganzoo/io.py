@@ -68,6 +68,19 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
+def tensors_digest(*tensors: Any) -> str:
+    """SHA-256 (hex) of tensors' shapes and contents, None skipped: the key of what was computed from them. The
+    buffers are hashed in place, without a copy of a large training set."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for t in tensors:
+        if t is not None:
+            digest.update(str(tuple(t.shape)).encode())
+            digest.update(t.detach().cpu().contiguous().numpy())
+    return digest.hexdigest()
+
+
 def cache_dir() -> Path:
     """Where ganzoo keeps what it computes or fetches once (domain classifiers, fetched datasets):
     ``$GANZOO_CACHE_DIR``, else ``$XDG_CACHE_HOME/ganzoo``, else ``~/.cache/ganzoo``."""

@@ -110,6 +110,11 @@ class Registry:
             raise AmbiguousNameError(f"{title} {bare!r} is provided by both {listed}: pick one as {picks}")
         return providers[0]
 
+    def entry_of(self, kind: str, spec: Any) -> Entry:
+        """The entry of a spec already looked up: by the object itself, since its bare name may be registered by
+        several packages."""
+        return next(e for e in self.entries(kind) if e.spec is spec)
+
     def current_name(self, kind: str, name: str) -> str:
         """``name``, or the name a built-in now has (``RENAMED``) when no plugin registers the old one; the rename is
         said once, as a warning."""

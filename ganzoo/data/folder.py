@@ -29,15 +29,33 @@ def _files(folder: Path) -> tuple[list[tuple[Path, int]], list[str]]:
     return [(f, -1) for f in sorted(folder.iterdir()) if f.is_file() and not f.name.startswith(".")], []
 
 
-def _read(path: Path, size: int) -> np.ndarray:
-    from PIL import Image, ImageOps
+def open_image(path: Path) -> "PIL.Image.Image":  # noqa: F821 - Pillow is imported when used
+    """The image at ``path``, loaded, as gray (``L``) or ``RGB``."""
+    from PIL import Image
 
     with Image.open(path) as img:
         img.load()
         mode_is_gray = img.mode in ("1", "L", "LA", "I", "I;16", "F")
-        img = img.convert("L" if mode_is_gray else "RGB")
-        img = ImageOps.fit(img, (size, size), method=Image.Resampling.BICUBIC)
-        return np.asarray(img)
+        return img.convert("L" if mode_is_gray else "RGB")
+
+
+def fit(img: "PIL.Image.Image", size: int) -> np.ndarray:  # noqa: F821
+    """Resized so the shorter side fits, then centre-cropped to ``size`` x ``size`` (bicubic)."""
+    from PIL import Image, ImageOps
+
+    return np.asarray(ImageOps.fit(img, (size, size), method=Image.Resampling.BICUBIC))
+
+
+def stack_images(arrays: list[np.ndarray]) -> np.ndarray:
+    """Same-sized images as one uint8 array: ``(N, H, W)`` when all are gray, else ``(N, 3, H, W)`` with gray ones
+    repeated to RGB."""
+    if any(a.ndim == 3 for a in arrays):
+        return np.stack([a if a.ndim == 3 else np.repeat(a[..., None], 3, axis=2) for a in arrays]).transpose(0, 3, 1, 2)
+    return np.stack(arrays)
+
+
+def _read(path: Path, size: int) -> np.ndarray:
+    return fit(open_image(path), size)
 
 
 def load_folder(request: DataRequest) -> LoadedData:
@@ -65,12 +83,8 @@ def load_folder(request: DataRequest) -> LoadedData:
     if not arrays:
         raise DataError(f"no readable images in {folder}: add PNG or JPEG files (class sub-folders optional)")
     # any colour image makes the stack RGB; to_image_tensor then converts to the requested channels
-    any_colour = any(a.ndim == 3 for a in arrays)
-    if any_colour:
-        stacked = np.stack([a if a.ndim == 3 else np.repeat(a[..., None], 3, axis=2) for a in arrays]).transpose(0, 3, 1, 2)
-    else:
-        stacked = np.stack(arrays)
-    channels = request.channels or (3 if any_colour else 1)
+    stacked = stack_images(arrays)
+    channels = request.channels or (3 if stacked.ndim == 4 else 1)
     keep = holdout_indices(len(stacked), request.split).numpy() if len(stacked) > 1 else np.arange(len(stacked))
     x = to_image_tensor(stacked[keep], size=size, channels=channels, scale=255.0)
     y = torch.as_tensor(np.asarray(labels, dtype=np.int64)[keep]) if classes else None

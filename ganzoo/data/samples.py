@@ -38,26 +38,21 @@ def _folder(path: Path, side: int) -> np.ndarray:
     """Every readable image anywhere under ``path``, as uint8 ``(N, H, W)`` or ``(N, 3, H, W)``: at their own size when
     they share one square size (a GAN's output; the datasets' resize then follows), else fitted to ``side`` x
     ``side`` as the folder dataset fits them (bicubic, centre-cropped)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
+
+    from ganzoo.data.folder import fit, open_image, stack_images
 
     images = []
     for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
         try:
-            with Image.open(file) as img:
-                img.load()
-                gray = img.mode in ("1", "L", "LA", "I", "I;16", "F")
-                images.append(img.convert("L" if gray else "RGB"))
+            images.append(open_image(file))
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
             continue  # not an image: a folder of samples may hold other files
     if not images:
         raise DataError(f"--samples {path}: no readable images in the folder")
     sizes = {img.size for img in images}
-    if len(sizes) != 1 or len({*next(iter(sizes))}) != 1:
-        images = [ImageOps.fit(img, (side, side), method=Image.Resampling.BICUBIC) for img in images]
-    arrays = [np.asarray(img) for img in images]
-    if any(a.ndim == 3 for a in arrays):
-        return np.stack([a if a.ndim == 3 else np.repeat(a[..., None], 3, axis=2) for a in arrays]).transpose(0, 3, 1, 2)
-    return np.stack(arrays)
+    one_square_size = len(sizes) == 1 and len({*next(iter(sizes))}) == 1
+    return stack_images([np.asarray(img) if one_square_size else fit(img, side) for img in images])
 
 
 def load_samples(path: str | Path, shape: tuple[int, ...]) -> torch.Tensor:

@@ -226,8 +226,7 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
 
 
 def _provider(registry: Registry, kind: str, spec: Any) -> dict[str, str]:
-    """Who provides ``spec``: found by the spec itself, since its bare name may be registered by several packages."""
-    entry = next(e for e in registry.entries(kind) if e.spec is spec)
+    entry = registry.entry_of(kind, spec)
     return {"name": entry.name, "package": entry.package, "version": entry.version}
 
 

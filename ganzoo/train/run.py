@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
 from ganzoo.errors import CheckpointError, ConfigError, GanzooWarning
-from ganzoo.io import TEMP_PREFIX, atomic_write_bytes, atomic_write_json
+from ganzoo.io import TEMP_PREFIX, atomic_write_bytes, atomic_write_json, tensors_digest
 from ganzoo.specs import DataInfo
 from ganzoo.train import distributed
 from ganzoo.train.lock import LOCK_FILE, RunLock
@@ -149,14 +149,8 @@ def write_run_config(run_dir: Path, config_json: Mapping[str, Any], info: DataIn
 def data_record(dataset: str, x: Any, y: Any, info: DataInfo) -> dict[str, Any]:
     """The dataset's name, where its training split came from (the loader's ``meta["source"]``, else the dataset's
     name) and a SHA-256 fingerprint of the training tensors as the trainer saw them (after resizing)."""
-    import hashlib
-
-    digest = hashlib.sha256(str(tuple(x.shape)).encode())
-    digest.update(x.detach().cpu().contiguous().numpy())  # the buffer itself: no copy of a large training set
-    if y is not None:
-        digest.update(y.detach().cpu().contiguous().numpy())
     return {"dataset": dataset, "source": str(info.meta.get("source") or f"dataset {dataset!r}"),
-            "samples": int(len(x)), "fingerprint": "sha256:" + digest.hexdigest()[:32]}
+            "samples": int(len(x)), "fingerprint": "sha256:" + tensors_digest(x, y)[:32]}
 
 
 def update_run_config(run_dir: Path, config_json: Mapping[str, Any]) -> None:

@@ -10,24 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-TINY_RING = ["--steps", "3", "--quiet", "--log-every", "1", "--val-every", "3", "--val-samples", "200", "--set",
-             "hidden=16", "--set", "data.n=1000", "--batch-size", "32"]
+from tests.cli.test_train_cli import TINY_RING, ring_run  # noqa: F401 - ring_run: the fixture, for this module too
 
 
 @pytest.fixture(scope="module")
-def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from ganzoo.cli import main
-
+def places(ring_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:  # noqa: F811
     root = tmp_path_factory.mktemp("refusals")
-    run = root / "ring"
-    with pytest.raises(SystemExit) as exited:
-        main(["train", *TINY_RING, "--out", str(run)])
-    assert exited.value.code == 0
     (root / "afile").write_text("not a folder")
     (root / "empty").mkdir()
     (root / "notarun").mkdir()
     np.save(root / "few.npy", np.zeros((3, 16, 16), dtype=np.uint8))
-    return {"RUN": run, "AFILE": root / "afile", "EMPTY": root / "empty", "NOTARUN": root / "notarun",
+    return {"RUN": ring_run, "AFILE": root / "afile", "EMPTY": root / "empty", "NOTARUN": root / "notarun",
             "FEW": root / "few.npy", "NEW": root / "new-run"}
 
 
