@@ -112,7 +112,8 @@ def _floor(registry: Registry, metric: Metric, inp: MetricInput) -> dict[str, fl
     that data. A cache that cannot be written only costs the time."""
     entry = registry.entry_of("metric", metric)
     key = hashlib.sha256(f"{entry.package}:{entry.version}:{metric.name}:{_code_of(metric)}:{inp.seed}:".encode()
-                         + tensors_digest(inp.fake, inp.real, inp.train, inp.real_labels, inp.train_labels).encode())
+                         + tensors_digest(inp.fake, inp.real, inp.train, inp.real_labels, inp.train_labels,
+                                          inp.fake_labels).encode())
     path = cache_dir() / "floors" / f"{key.hexdigest()[:24]}.json"
     try:
         return {str(k): float(v) for k, v in json.loads(path.read_text()).items()}
@@ -145,12 +146,16 @@ def _score(registry: Registry, result: Evaluation, fake: torch.Tensor, fake_labe
         c, h, w = train.info.shape
         result.notes.append(f"inception: min(N, {len(val.x):,}) images a side, {c}x{h}x{w} quantised to uint8 and "
                             "resized to 299x299 (TF bilinear), Inception-v3 pool3 (inception-2015-12-05)")
-    real_sample = train.x[torch.randperm(len(train.x), generator=torch.Generator().manual_seed(seed))[:count]]
+    picked = torch.randperm(len(train.x), generator=torch.Generator().manual_seed(seed))[:count]
+    real_sample = train.x[picked]
+    # a conditional run's floor asks the real images for their own classes, so class-aware scores have a floor too
+    real_sample_labels = train.y[picked] if fake_labels is not None and train.y is not None else None
     common = {"real": val.x, "info": train.info, "train": train.x, "seed": seed, "real_labels": val.y,
               "train_labels": train.y}
     for metric in metrics:
         result.scores[metric.name] = scores_of(metric, MetricInput(fake=fake, fake_labels=fake_labels, **common))
-        result.floors[metric.name] = _floor(registry, metric, MetricInput(fake=real_sample, **common))
+        real_input = MetricInput(fake=real_sample, fake_labels=real_sample_labels, **common)
+        result.floors[metric.name] = _floor(registry, metric, real_input)
         result.primary[metric.name] = (metric.primary, metric.higher_is_better)
         score, floor = result.scores[metric.name][metric.primary], result.floors[metric.name][metric.primary]
         if (score > floor) if metric.higher_is_better else (score < floor):

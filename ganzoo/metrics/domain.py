@@ -12,6 +12,9 @@ dataset and size, and read every score against its real-data floor (held-out vs 
 - ``precision`` / ``recall``: improved precision and recall (Kynkaanniemi et al. 2019), k = 3.
 - ``classes`` / ``class_kl``: classes the generator covers (a class counts when its share of the predictions is at least
   a tenth of its share of the data) and KL(predicted-class histogram || data's class histogram).
+- ``class_match`` / ``class_match_worst`` (conditional runs only, where the samples come with the classes they were
+  drawn for): the share of samples the classifier puts in the class asked for, over all samples and in the worst
+  class. Read them against ``classifier_accuracy``, the classifier's own held-out accuracy.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ __all__ = [
     "kernel_inception_distance",
     "precision_recall",
     "class_coverage",
+    "class_match",
     "compute_domain",
     "MIN_ACCURACY",
 ]
@@ -357,7 +361,18 @@ def compute_domain(inp: MetricInput) -> Mapping[str, float]:
         raise ConfigError("the domain-classifier metrics need at least 2 samples on each side: raise --n")
     precision, recall = precision_recall(real_f, fake_f)
     classes, class_kl = class_coverage(fake_pred, inp.train_labels, inp.info.num_classes)
-    return {"fd": frechet_distance(fake_f, real_f), "kid": kernel_inception_distance(fake_f, real_f, seed=inp.seed),
-            "precision": precision, "recall": recall, "classes": classes, "class_kl": class_kl,
-            "classifier_accuracy": clf.accuracy}
+    scores = {"fd": frechet_distance(fake_f, real_f), "kid": kernel_inception_distance(fake_f, real_f, seed=inp.seed),
+              "precision": precision, "recall": recall, "classes": classes, "class_kl": class_kl,
+              "classifier_accuracy": clf.accuracy}
+    if inp.fake_labels is not None:
+        scores.update(class_match(fake_pred, inp.fake_labels.to(fake_pred.device)))
+    return scores
+
+
+def class_match(predicted: torch.Tensor, asked: torch.Tensor) -> dict[str, float]:
+    """The share of samples classified as the class they were drawn for, over all samples and for the worst class
+    (the "samples of class k are classified as k" of a conditional generator)."""
+    hit = (predicted.long() == asked.long()).double()
+    per_class = [float(hit[asked == k].mean()) for k in asked.unique()]
+    return {"class_match": float(hit.mean()), "class_match_worst": min(per_class)}
 

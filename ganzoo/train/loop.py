@@ -34,7 +34,7 @@ from ganzoo.train.checkpoint import restore_training, save_training
 from ganzoo.train.config import Resolved, TrainConfig
 from ganzoo.train.guard import NonFiniteGuard
 from ganzoo.train.models import Networks, build_networks, pick_device
-from ganzoo.train.records import RunRecords, plan_record, save_loss_curve, save_samples
+from ganzoo.train.records import RunRecords, plan_record, save_loss_curve, save_samples, save_validation_curve
 from ganzoo.train.run import (
     checkpoint_path,
     clean_temp_files,
@@ -215,6 +215,8 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                     progress.close()
         if world.main:
             save_loss_curve(run_dir)
+            if validator is not None:
+                save_validation_curve(run_dir, validator.metric.name, validator.metric.primary)
         return TrainResult(run_dir, state.step, status, record, state.best)
 
 

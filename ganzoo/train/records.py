@@ -19,7 +19,7 @@ from ganzoo.train import distributed
 from ganzoo.train.models import classes_in_turn, generate
 from ganzoo.train.run import METRICS_FILE, read_metrics
 
-__all__ = ["RunRecords", "save_samples", "save_loss_curve", "plan_record"]
+__all__ = ["RunRecords", "save_samples", "save_loss_curve", "save_validation_curve", "plan_record"]
 
 PREVIEW_IMAGES, PREVIEW_POINTS = 64, 2500
 
@@ -150,6 +150,18 @@ def save_loss_curve(run_dir: Path) -> None:
         keys = [k for k in ("d_loss", "g_loss", "gp") if k in records[-1]]
         save_curves({k: ([r["step"] for r in records], [r.get(k, math.nan) for r in records]) for k in keys},
                     run_dir / "loss_curve.png", title="losses by generator step")
+
+
+def save_validation_curve(run_dir: Path, metric: str, key: str) -> None:
+    """``val_curve.png``: the validation score against training minutes (the loop's time, resumes summed), so a
+    run validated with ``--val-metric inception`` shows its FID against the minutes it cost."""
+    from ganzoo.viz import save_curves
+
+    points = [(r["elapsed_s"] / 60, r["val"][metric][key]) for r in read_metrics(run_dir)
+              if metric in r.get("val", {}) and "elapsed_s" in r]
+    if points:
+        save_curves({f"{metric}.{key}": ([m for m, _ in points], [v for _, v in points])}, run_dir / "val_curve.png",
+                    title=f"validation {metric}.{key} against training minutes")
 
 
 def plan_record(plan: Optional[Plan], images: int) -> dict[str, Any]:

@@ -5,7 +5,7 @@ RUN/config.json                 the resolved config, the data's facts and who pr
 RUN/checkpoints/last.safetensors, best.safetensors
 RUN/metrics.jsonl               one JSON object per logged step / validation
 RUN/samples/step_000500.png     sample grids (images) or scatter plots (2-D points)
-RUN/loss_curve.png
+RUN/loss_curve.png, val_curve.png   the losses by step; the validation score against training minutes
 RUN/.lock                       held (flock) by the process training the run; see ganzoo.train.lock
 ```
 """

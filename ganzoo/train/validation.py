@@ -41,11 +41,13 @@ class Validator:
         count of validations without improvement)."""
         cfg, metric, info = self.cfg, self.metric, self.train_data.info
         n = cfg.val_samples
+        labels = classes_in_turn(n, self.num_classes)
         fake = generate(generator, n, self.latent_dim, self.device, torch.Generator().manual_seed(cfg.seed + VALIDATION_SEED),
-                        classes_in_turn(n, self.num_classes))
+                        labels)
         fake = at_data_size(fake, info)  # a growing generator is judged at the data's size
-        scores = scores_of(metric, MetricInput(fake=fake, real=self.real, info=info, train=self.train_data.x,
-                                               seed=cfg.seed, real_labels=self.labels, train_labels=self.train_data.y))
+        scores = scores_of(metric, MetricInput(fake=fake, fake_labels=labels, real=self.real, info=info,
+                                               train=self.train_data.x, seed=cfg.seed, real_labels=self.labels,
+                                               train_labels=self.train_data.y))
         value, best = scores[metric.primary], state.best
         improved = best is None or (value > best["value"] if metric.higher_is_better else value < best["value"])
         if improved:

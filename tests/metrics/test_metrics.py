@@ -14,6 +14,7 @@ from ganzoo.data.toy import load_ring
 from ganzoo.metrics.domain import (
     MIN_ACCURACY,
     class_coverage,
+    class_match,
     domain_classifier,
     frechet_distance,
     kernel_inception_distance,
@@ -100,6 +101,15 @@ def test_class_coverage_counts_classes_and_measures_the_histogram() -> None:
     assert class_coverage(torch.arange(10).repeat(3), data, 10) == (10.0, pytest.approx(0.0, abs=1e-12))
     covered, kl = class_coverage(torch.zeros(50, dtype=torch.long), data, 10)
     assert covered == 1.0 and kl == pytest.approx(math.log(10))
+
+
+def test_class_match_counts_samples_in_the_class_asked_for_overall_and_in_the_worst_class() -> None:
+    asked = torch.arange(4).repeat(5)  # 5 samples of each of 4 classes
+    predicted = asked.clone()
+    assert class_match(predicted, asked) == {"class_match": 1.0, "class_match_worst": 1.0}
+    predicted[asked == 2] = torch.tensor([2, 0, 0, 2, 2])  # class 2: 3 of 5; the others all right
+    predicted[asked == 3] = torch.tensor([3, 3, 3, 3, 1])  # class 3: 4 of 5
+    assert class_match(predicted, asked) == {"class_match": pytest.approx(17 / 20), "class_match_worst": 0.6}
 
 
 def test_swd_is_zero_on_one_set_and_grows_with_a_shift() -> None:
@@ -215,6 +225,20 @@ def test_eval_scores_a_run_beside_its_floor(tmp_path: Path, run_cli) -> None:
     assert (tmp_path / "eval" / "last_step000002.json").is_file()
     table = run_cli("eval", str(tmp_path), "--n", "300", "--metric", "swd")
     assert "real floor" in table.stdout and "domain" not in table.stdout
+
+
+def test_eval_of_a_conditional_run_says_how_often_a_sample_is_of_the_class_asked_for(tmp_path: Path, run_cli) -> None:
+    tiny_run(tmp_path / "cond", "dcgan", "digits", steps=2, conditional=True)
+    domain = json.loads(run_cli("eval", str(tmp_path / "cond"), "--n", "300", "--metric", "domain", "--json").stdout)[
+        "metrics"]["domain"]
+    # the floor asks real training digits for their own classes: the classifier was trained on them
+    assert domain["floor"]["class_match"] >= 0.95 and domain["floor"]["class_match_worst"] >= 0.8
+    # two steps of training: the class asked for is near chance (a tenth), far under the floor
+    assert domain["score"]["class_match"] < 0.5 < domain["floor"]["class_match"]
+    assert domain["score"]["class_match_worst"] <= domain["score"]["class_match"]
+    tiny_run(tmp_path / "uncond", "dcgan", "digits", steps=2)
+    plain = json.loads(run_cli("eval", str(tmp_path / "uncond"), "--n", "300", "--metric", "domain", "--json").stdout)
+    assert "class_match" not in plain["metrics"]["domain"]["score"]  # no class was asked for
 
 
 def test_eval_refuses_a_metric_that_does_not_fit(tmp_path: Path, run_cli) -> None:

@@ -31,7 +31,7 @@ def test_every_architecture_trains_and_leaves_a_complete_run(tmp_path: Path, arc
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["config"]["arch"] == arch and config["data_info"]["kind"] in ("points", "images")
     for path in ("checkpoints/last.safetensors", "checkpoints/best.safetensors", "metrics.jsonl",
-                 "samples/step_000003.png", "samples/step_000004.png", "loss_curve.png"):
+                 "samples/step_000003.png", "samples/step_000004.png", "loss_curve.png", "val_curve.png"):
         assert (tmp_path / path).is_file(), path
     records = read_metrics(tmp_path)
     assert [r["step"] for r in records if "d_loss" in r] == [2, 4]
@@ -229,3 +229,23 @@ def test_vanilla_generator_batchnorm_setting(kind: str, setting: str, expected: 
     assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in models.discriminator.modules())
     with pytest.raises(ConfigError, match="g_batchnorm='yes' must be auto, on or off"):
         build_vanilla(info, {"latent_dim": 0, "hidden": 8, "depth": 2, "g_batchnorm": "yes"})
+
+
+def test_the_validation_curve_plots_the_score_against_training_minutes(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from ganzoo.train.records import save_validation_curve
+    from ganzoo.viz import _PALETTE
+
+    lines = [{"step": 50, "d_loss": 1.0}, {"step": 500, "val": {"inception": {"fid": 90.0}}, "elapsed_s": 120.0},
+             {"step": 1000, "val": {"inception": {"fid": 60.0}}, "elapsed_s": 240.0}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    save_validation_curve(tmp_path, "swd", "swd")  # no validation by that metric: no picture
+    assert not (tmp_path / "val_curve.png").exists()
+    save_validation_curve(tmp_path, "inception", "fid")
+    with Image.open(tmp_path / "val_curve.png") as picture:
+        assert picture.size == (640, 360)
+        # a line across the plot in the first colour of the palette (the legend's text alone is a few dozen pixels)
+        pixels = np.asarray(picture.convert("RGB"))
+        assert int((pixels == np.array(_PALETTE[0], dtype=np.uint8)).all(axis=-1).sum()) > 400
