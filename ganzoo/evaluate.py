@@ -154,7 +154,9 @@ def _score(registry: Registry, result: Evaluation, fake: torch.Tensor, fake_labe
               "train_labels": train.y}
     for metric in metrics:
         result.scores[metric.name] = scores_of(metric, MetricInput(fake=fake, fake_labels=fake_labels, **common))
-        real_input = MetricInput(fake=real_sample, fake_labels=real_sample_labels, **common)
+        # only to metrics that read labels: the others keep the floor an unconditional run on this data cached
+        real_input = MetricInput(fake=real_sample, fake_labels=real_sample_labels if metric.needs_labels else None,
+                                 **common)
         result.floors[metric.name] = _floor(registry, metric, real_input)
         result.primary[metric.name] = (metric.primary, metric.higher_is_better)
         score, floor = result.scores[metric.name][metric.primary], result.floors[metric.name][metric.primary]

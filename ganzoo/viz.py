@@ -118,6 +118,9 @@ def save_curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], p
             pts = [px(x, y) for x, y in zip(steps, values) if math.isfinite(y)]
             if len(pts) > 1:
                 draw.line(pts, fill=colour, width=2)
+            elif pts:  # one point (one validation so far): a dot, not an empty plot
+                (x, y), r = pts[0], 3
+                draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
             draw.text((left + 8, top + 4 + 12 * i), name, fill=colour)
         draw.text((4, top), f"{y1:.3g}", fill=_AXES)
         draw.text((4, height - bottom - 10), f"{y0:.3g}", fill=_AXES)

@@ -14,7 +14,8 @@ dataset and size, and read every score against its real-data floor (held-out vs 
   a tenth of its share of the data) and KL(predicted-class histogram || data's class histogram).
 - ``class_match`` / ``class_match_worst`` (conditional runs only, where the samples come with the classes they were
   drawn for): the share of samples the classifier puts in the class asked for, over all samples and in the worst
-  class. Read them against ``classifier_accuracy``, the classifier's own held-out accuracy.
+  class. Read them against ``classifier_accuracy``, the classifier's own held-out accuracy; their floor (real
+  training images, which the classifier learnt from) sits near 1 and is optimistic.
 """
 
 from __future__ import annotations
@@ -365,14 +366,15 @@ def compute_domain(inp: MetricInput) -> Mapping[str, float]:
               "precision": precision, "recall": recall, "classes": classes, "class_kl": class_kl,
               "classifier_accuracy": clf.accuracy}
     if inp.fake_labels is not None:
-        scores.update(class_match(fake_pred, inp.fake_labels.to(fake_pred.device)))
+        scores.update(class_match(fake_pred, inp.fake_labels))
     return scores
 
 
 def class_match(predicted: torch.Tensor, asked: torch.Tensor) -> dict[str, float]:
     """The share of samples classified as the class they were drawn for, over all samples and for the worst class
     (the "samples of class k are classified as k" of a conditional generator)."""
-    hit = (predicted.long() == asked.long()).double()
+    asked = asked.to(predicted.device).long()
+    hit = (predicted.long() == asked).double()
     per_class = [float(hit[asked == k].mean()) for k in asked.unique()]
     return {"class_match": float(hit.mean()), "class_match_worst": min(per_class)}
 

@@ -23,6 +23,7 @@ from ganzoo.metrics.domain import (
 from ganzoo.metrics.modes import mode_coverage
 from ganzoo.metrics.swd import sliced_wasserstein
 from ganzoo.specs import DataRequest
+from ganzoo.train.run import read_metrics
 from tests.train.helpers import tiny_run
 
 CENTRES = torch.tensor([[math.cos(2 * math.pi * k / 8), math.sin(2 * math.pi * k / 8)] for k in range(8)])
@@ -227,18 +228,34 @@ def test_eval_scores_a_run_beside_its_floor(tmp_path: Path, run_cli) -> None:
     assert "real floor" in table.stdout and "domain" not in table.stdout
 
 
-def test_eval_of_a_conditional_run_says_how_often_a_sample_is_of_the_class_asked_for(tmp_path: Path, run_cli) -> None:
+def test_eval_of_a_conditional_run_says_how_often_a_sample_is_of_the_class_asked_for(tmp_path: Path, run_cli,
+                                                                                        _private_cache: Path) -> None:
+    def scores(run: Path) -> dict:
+        done = run_cli("eval", str(run), "--n", "300", "--metric", "domain", "--metric", "swd", "--json")
+        assert done.exit_code == 0, done.stderr
+        return json.loads(done.stdout)["metrics"]
+
+    floors = _private_cache / "floors"
+    tiny_run(tmp_path / "uncond", "dcgan", "digits", steps=2)
+    plain = scores(tmp_path / "uncond")  # first: its floors are cached without labels
+    assert "class_match" not in plain["domain"]["score"] and "class_match" not in plain["domain"]["floor"]
+    cached = set(floors.iterdir())
     tiny_run(tmp_path / "cond", "dcgan", "digits", steps=2, conditional=True)
-    domain = json.loads(run_cli("eval", str(tmp_path / "cond"), "--n", "300", "--metric", "domain", "--json").stdout)[
-        "metrics"]["domain"]
-    # the floor asks real training digits for their own classes: the classifier was trained on them
+    conditional = scores(tmp_path / "cond")
+    domain = conditional["domain"]
+    # the floor asks real training digits for their own classes (the classifier learnt from them), under its own key
     assert domain["floor"]["class_match"] >= 0.95 and domain["floor"]["class_match_worst"] >= 0.8
     # two steps of training: the class asked for is near chance (a tenth), far under the floor
     assert domain["score"]["class_match"] < 0.5 < domain["floor"]["class_match"]
     assert domain["score"]["class_match_worst"] <= domain["score"]["class_match"]
-    tiny_run(tmp_path / "uncond", "dcgan", "digits", steps=2)
-    plain = json.loads(run_cli("eval", str(tmp_path / "uncond"), "--n", "300", "--metric", "domain", "--json").stdout)
-    assert "class_match" not in plain["metrics"]["domain"]["score"]  # no class was asked for
+    # swd reads no labels: the conditional run reuses the unconditional run's floor; only domain's is new
+    assert len(set(floors.iterdir()) - cached) == 1 and conditional["swd"]["floor"] == plain["swd"]["floor"]
+
+
+def test_validation_of_a_conditional_run_scores_the_class_asked_for(tmp_path: Path, _private_cache: Path) -> None:
+    tiny_run(tmp_path, "dcgan", "digits", steps=3, conditional=True, val_metric="domain")
+    (record,) = [r for r in read_metrics(tmp_path) if "val" in r]
+    assert 0 <= record["val"]["domain"]["class_match_worst"] <= record["val"]["domain"]["class_match"] <= 1
 
 
 def test_eval_refuses_a_metric_that_does_not_fit(tmp_path: Path, run_cli) -> None:

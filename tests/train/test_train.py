@@ -231,21 +231,29 @@ def test_vanilla_generator_batchnorm_setting(kind: str, setting: str, expected: 
         build_vanilla(info, {"latent_dim": 0, "hidden": 8, "depth": 2, "g_batchnorm": "yes"})
 
 
-def test_the_validation_curve_plots_the_score_against_training_minutes(tmp_path: Path) -> None:
+def test_the_validation_curve_plots_the_score_against_training_minutes(tmp_path: Path, monkeypatch) -> None:
     import numpy as np
     from PIL import Image
 
+    from ganzoo import viz
     from ganzoo.train.records import save_validation_curve
-    from ganzoo.viz import _PALETTE
 
     lines = [{"step": 50, "d_loss": 1.0}, {"step": 500, "val": {"inception": {"fid": 90.0}}, "elapsed_s": 120.0},
+             {"step": 700, "val": {"inception": {"fid": 70.0}}},  # a record without the time: not plotted
              {"step": 1000, "val": {"inception": {"fid": 60.0}}, "elapsed_s": 240.0}]
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
     save_validation_curve(tmp_path, "swd", "swd")  # no validation by that metric: no picture
     assert not (tmp_path / "val_curve.png").exists()
+    drawn, draw = [], viz.save_curves
+
+    def recording(series, path, **options):
+        drawn.append(series)
+        draw(series, path, **options)
+
+    monkeypatch.setattr(viz, "save_curves", recording)
     save_validation_curve(tmp_path, "inception", "fid")
+    assert drawn == [{"inception.fid": ([2.0, 4.0], [90.0, 60.0])}]  # minutes, not steps
     with Image.open(tmp_path / "val_curve.png") as picture:
-        assert picture.size == (640, 360)
-        # a line across the plot in the first colour of the palette (the legend's text alone is a few dozen pixels)
         pixels = np.asarray(picture.convert("RGB"))
-        assert int((pixels == np.array(_PALETTE[0], dtype=np.uint8)).all(axis=-1).sum()) > 400
+        # a line across the plot in the first colour of the palette (the legend's text alone is a few dozen pixels)
+        assert int((pixels == np.array(viz._PALETTE[0], dtype=np.uint8)).all(axis=-1).sum()) > 400
