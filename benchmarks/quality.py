@@ -64,6 +64,12 @@ PUBLISHED = {
 }
 
 
+def tabled_batch(arch: str) -> list[str]:
+    """dcgan's default batch until 2026-12-02 (128), which the README's older tables measured: their suites pass it so
+    they still reproduce those rows."""
+    return ["--batch-size", "128"] if arch == "dcgan" else []
+
+
 def real_data_suite(dataset: str, label: str) -> list[Entry]:
     """Every built-in architecture and the sngan plugin at 32x32, unconditional and conditional (progan has no
     conditional form): three seeds for dcgan and wgan_gp (unconditional and conditional), one for the rest. Step counts
@@ -75,10 +81,8 @@ def real_data_suite(dataset: str, label: str) -> list[Entry]:
                                             ("progan", 2800, False, 1),  # 4 -> 8 -> 16 -> 32, then 400 steps at 32
                                             ("sngan", 1000, False, 1), ("sngan", 1000, True, 1)):
         cond = ["--conditional"] if conditional else []
-        # dcgan's default batch until 2026-12-02, what the README's tables measured
-        batch = ["--batch-size", "128"] if arch == "dcgan" else []
         entries.append(Entry(f"{arch} {label}{' conditional' if conditional else ''}",
-                             ["--arch", arch, "--dataset", dataset, "--steps", str(steps), *cond, *batch],
+                             ["--arch", arch, "--dataset", dataset, "--steps", str(steps), *cond, *tabled_batch(arch)],
                              INCEPTION_NUMBERS + DOMAIN_NUMBERS, seeds))
     return entries
 
@@ -101,15 +105,14 @@ SUITES: dict[str, list[Entry]] = {
     # the grid's 83% at lr 1e-4: the toy code's width 512 and 14k steps, ~75 min a seed
     "grid512": [Entry("wgan_gp grid512", ["--arch", "wgan_gp", "--dataset", "grid", "--steps", "14000", "--set",
                                           "hidden=512", *LR_1E4], MODE_NUMBERS)],
-    "digits": [Entry(name, ["--arch", name, "--dataset", "digits", "--steps", str(steps),
-                            *(["--batch-size", "128"] if name == "dcgan" else [])],  # the README's batch (2026-11)
+    "digits": [Entry(name, ["--arch", name, "--dataset", "digits", "--steps", str(steps), *tabled_batch(name)],
                      DOMAIN_NUMBERS + [("swd", "swd")])
                for name, steps in (("vanilla", 2000), ("dcgan", 1000), ("wgan_gp", 600), ("progan", 2400),
                                    ("sngan", 2000))],  # sngan: the plugin package plugins/ganzoo-sngan
     # conditional dcgan on Fashion-MNIST: the within-class collapse of the real-data issue, and its fix
     # (benchmarks/RESULTS.md); about 2 minutes a seed to train, 1 to score
     "fashion_cond": [Entry("dcgan fashion-mnist conditional", ["--arch", "dcgan", "--dataset", "fashion_mnist", "--conditional",
-                                                               "--steps", "600", "--batch-size", "128"], DOMAIN_NUMBERS)],
+                                                               "--steps", "600", *tabled_batch("dcgan")], DOMAIN_NUMBERS)],
     # real MNIST digits (ganzoo fetch mnist and ganzoo fetch inception first) and Fashion-MNIST (Debian's
     # dataset-fashion-mnist, or --data-dir through --extra), scored with standard FID/KID at N = 500
     "mnist_real": real_data_suite("mnist", "mnist"),

@@ -40,6 +40,7 @@ from ganzoo.train.run import (
     clean_temp_files,
     data_record,
     open_run,
+    read_metrics,
     read_run_config,
     truncate_metrics,
     update_run_config,
@@ -214,9 +215,10 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                 if progress:
                     progress.close()
         if world.main:
-            save_loss_curve(run_dir)
+            logged = read_metrics(run_dir)
+            save_loss_curve(run_dir, logged)
             if validator is not None:
-                save_validation_curve(run_dir, validator.metric.name, validator.metric.primary)
+                save_validation_curve(run_dir, logged, validator.metric.name, validator.metric.primary)
         return TrainResult(run_dir, state.step, status, record, state.best)
 
 

@@ -17,7 +17,7 @@ from ganzoo.seeding import PREVIEW_SEED
 from ganzoo.specs import LoadedData, Plan
 from ganzoo.train import distributed
 from ganzoo.train.models import classes_in_turn, generate
-from ganzoo.train.run import METRICS_FILE, read_metrics
+from ganzoo.train.run import METRICS_FILE
 
 __all__ = ["RunRecords", "save_samples", "save_loss_curve", "save_validation_curve", "plan_record"]
 
@@ -142,22 +142,23 @@ def save_samples(run_dir: Path, step: int, generator: nn.Module, latent_dim: int
     return path
 
 
-def save_loss_curve(run_dir: Path) -> None:
+def save_loss_curve(run_dir: Path, logged: list[dict[str, Any]]) -> None:
+    """``loss_curve.png`` from the run's records (``read_metrics``)."""
     from ganzoo.viz import save_curves
 
-    records = [r for r in read_metrics(run_dir) if "d_loss" in r]
+    records = [r for r in logged if "d_loss" in r]
     if records:
         keys = [k for k in ("d_loss", "g_loss", "gp") if k in records[-1]]
         save_curves({k: ([r["step"] for r in records], [r.get(k, math.nan) for r in records]) for k in keys},
                     run_dir / "loss_curve.png", title="losses by generator step")
 
 
-def save_validation_curve(run_dir: Path, metric: str, key: str) -> None:
-    """``val_curve.png``: the validation score against training minutes (the loop's time, resumes summed), so a
-    run validated with ``--val-metric inception`` shows its FID against the minutes it cost."""
+def save_validation_curve(run_dir: Path, logged: list[dict[str, Any]], metric: str, key: str) -> None:
+    """``val_curve.png`` from the run's records: the validation score against training minutes (the loop's time,
+    resumes summed), so a run validated with ``--val-metric inception`` shows its FID against the minutes it cost."""
     from ganzoo.viz import save_curves
 
-    points = [(r["elapsed_s"] / 60, r["val"][metric][key]) for r in read_metrics(run_dir)
+    points = [(r["elapsed_s"] / 60, r["val"][metric][key]) for r in logged
               if metric in r.get("val", {}) and "elapsed_s" in r]
     if points:
         save_curves({f"{metric}.{key}": ([m for m, _ in points], [v for _, v in points])}, run_dir / "val_curve.png",

@@ -242,7 +242,7 @@ def test_the_validation_curve_plots_the_score_against_training_minutes(tmp_path:
              {"step": 700, "val": {"inception": {"fid": 70.0}}},  # a record without the time: not plotted
              {"step": 1000, "val": {"inception": {"fid": 60.0}}, "elapsed_s": 240.0}]
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
-    save_validation_curve(tmp_path, "swd", "swd")  # no validation by that metric: no picture
+    save_validation_curve(tmp_path, read_metrics(tmp_path), "swd", "swd")  # no validation by that metric: no picture
     assert not (tmp_path / "val_curve.png").exists()
     drawn, draw = [], viz.save_curves
 
@@ -251,7 +251,7 @@ def test_the_validation_curve_plots_the_score_against_training_minutes(tmp_path:
         draw(series, path, **options)
 
     monkeypatch.setattr(viz, "save_curves", recording)
-    save_validation_curve(tmp_path, "inception", "fid")
+    save_validation_curve(tmp_path, read_metrics(tmp_path), "inception", "fid")
     assert drawn == [{"inception.fid": ([2.0, 4.0], [90.0, 60.0])}]  # minutes, not steps
     with Image.open(tmp_path / "val_curve.png") as picture:
         pixels = np.asarray(picture.convert("RGB"))
