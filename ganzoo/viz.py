@@ -92,6 +92,11 @@ def save_samples_picture(samples: np.ndarray, path: str | os.PathLike, kind: str
         save_scatter(samples, path, real=real, bounds=scatter_window(value_range), title=title)
 
 
+def _axis_number(x: float) -> str:
+    """Steps stay whole (20000, not 2e+04); minutes get three significant digits (43.1, not 43.0855)."""
+    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def save_curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | os.PathLike, *,
                 title: str = "", width: int = 640, height: int = 360) -> None:
     """Line plot of ``name -> (steps, values)`` with a legend and the value range on the axis."""
@@ -124,6 +129,6 @@ def save_curves(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], p
             draw.text((left + 8, top + 4 + 12 * i), name, fill=colour)
         draw.text((4, top), f"{y1:.3g}", fill=_AXES)
         draw.text((4, height - bottom - 10), f"{y0:.3g}", fill=_AXES)
-        draw.text((left, height - bottom + 4), f"{x0:g}", fill=_AXES)
-        draw.text((width - right - 40, height - bottom + 4), f"{x1:g}", fill=_AXES)
+        draw.text((left, height - bottom + 4), _axis_number(x0), fill=_AXES)
+        draw.text((width - right - 40, height - bottom + 4), _axis_number(x1), fill=_AXES)
     _save(img, path)
