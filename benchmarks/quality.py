@@ -21,7 +21,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from ganzoo.train.run import read_metrics
 
@@ -135,13 +135,14 @@ SUITES: dict[str, list[Entry]] = {
                          + INCEPTION_NUMBERS, as_given=True)],
 }
 REAL_EVAL_ARGS = ["--metric", "inception", "--metric", "domain", "--n", "500"]
+PROTOCOL_EVAL_ARGS = ["--protocol", "lucic2018"]
 # ganzoo eval's arguments per suite (default: every quick metric that fits, at N = 2,500)
 EVAL_ARGS: dict[str, list[str]] = {
     "fashion_cond": ["--metric", "domain"],
     "mnist_real": REAL_EVAL_ARGS,
     "fashion_real": REAL_EVAL_ARGS,
-    "fashion_protocol": ["--protocol", "lucic2018"],
-    "fashion_long": ["--protocol", "lucic2018"],
+    "fashion_protocol": PROTOCOL_EVAL_ARGS,
+    "fashion_long": PROTOCOL_EVAL_ARGS,
     "mnist_cond": ["--metric", "domain", "--metric", "inception", "--n", "1000"],
 }
 
@@ -150,16 +151,31 @@ def ganzoo(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ganzoo", *args], capture_output=True, text=True)
 
 
-def run_one(folder: Path, train_args: list[str], seed: int, extra: list[str], eval_args: list[str] = (),
+def train_command(folder: Path, train_args: list[str], seed: int, extra: list[str], val_every: Optional[int]) -> list[str]:
+    """The ``ganzoo train`` arguments of one suite run. ``val_every`` None: the command's own cadences."""
+    cadence = [] if val_every is None else ["--sample-every", "0", "--val-every", str(val_every)]
+    return ["train", *train_args, *extra, "--seed", str(seed), "--out", str(folder), "--quiet", *cadence]
+
+
+def eval_run_command(folder: Path, seed: int, eval_args: Sequence[str]) -> list[str]:
+    """The ``ganzoo eval`` arguments that score one suite run."""
+    return ["eval", str(folder), "--json", "--seed", str(seed), *eval_args]
+
+
+def entry_val_every(entry: Entry) -> Optional[int]:
+    """None for the user's command as written; the target's cadence for the 2-D suites; else no validation."""
+    return None if entry.as_given else entry.val_every if entry.target_hq else 0
+
+
+def run_one(folder: Path, train_args: list[str], seed: int, extra: list[str], eval_args: Sequence[str] = (),
             val_every: Optional[int] = 0) -> dict:
     """Train (unless done) and score one run. ``val_every`` None: the command's own cadences (samples, validation)."""
     if not (folder / "checkpoints" / "last.safetensors").exists():
-        cadence = [] if val_every is None else ["--sample-every", "0", "--val-every", str(val_every)]
-        proc = ganzoo("train", *train_args, *extra, "--seed", str(seed), "--out", str(folder), "--quiet", *cadence)
+        proc = ganzoo(*train_command(folder, train_args, seed, extra, val_every))
         if proc.returncode != 0:
             raise SystemExit(f"training failed for {folder}: {proc.stderr.strip().splitlines()[-1:]}")
     # the scores are kept beside the run, keyed by the evaluation's arguments: rebuilding a table costs no scoring
-    eval_command = ["eval", str(folder), "--json", "--seed", str(seed), *eval_args]
+    eval_command = eval_run_command(folder, seed, eval_args)
     scores = folder / "quality-scores.json"
     if scores.is_file():
         kept = json.loads(scores.read_text())
@@ -223,8 +239,7 @@ def main() -> None:
             label, train_args, numbers = entry.label, entry.train_args, entry.numbers
             seeds = args.seeds[:entry.max_seeds] if entry.max_seeds else args.seeds
             folders = [args.out / f"{label.replace(' ', '-')}-{tag}-s{seed}" for seed in seeds]
-            val_every = None if entry.as_given else entry.val_every if entry.target_hq else 0
-            reports = [run_one(folder, train_args, seed, extra, EVAL_ARGS.get(suite, []), val_every)
+            reports = [run_one(folder, train_args, seed, extra, EVAL_ARGS.get(suite, []), entry_val_every(entry))
                        for seed, folder in zip(seeds, folders)]
             if entry.target_hq:
                 per_seed.append((entry, seeds, reports, folders))
