@@ -64,10 +64,14 @@ PUBLISHED = {
 }
 
 
-def tabled_batch(arch: str) -> list[str]:
-    """dcgan's default batch until 2026-12-02 (128), which the README's older tables measured: their suites pass it so
-    they still reproduce those rows."""
-    return ["--batch-size", "128"] if arch == "dcgan" else []
+# dcgan's defaults until 2026-12-06, float32 and no augmentation, which every dcgan row before then measured
+BEFORE_AUGMENT = ["--augment", "none", "--precision", "fp32"]
+
+
+def tabled_defaults(arch: str) -> list[str]:
+    """dcgan's defaults when the README's older tables were measured (batch 128 until 2026-12-02, float32 and no
+    augmentation until 2026-12-06): their suites pass them so they still reproduce those rows."""
+    return ["--batch-size", "128", *BEFORE_AUGMENT] if arch == "dcgan" else []
 
 
 def real_data_suite(dataset: str, label: str) -> list[Entry]:
@@ -82,7 +86,7 @@ def real_data_suite(dataset: str, label: str) -> list[Entry]:
                                             ("sngan", 1000, False, 1), ("sngan", 1000, True, 1)):
         cond = ["--conditional"] if conditional else []
         entries.append(Entry(f"{arch} {label}{' conditional' if conditional else ''}",
-                             ["--arch", arch, "--dataset", dataset, "--steps", str(steps), *cond, *tabled_batch(arch)],
+                             ["--arch", arch, "--dataset", dataset, "--steps", str(steps), *cond, *tabled_defaults(arch)],
                              INCEPTION_NUMBERS + DOMAIN_NUMBERS, seeds))
     return entries
 
@@ -105,14 +109,14 @@ SUITES: dict[str, list[Entry]] = {
     # the grid's 83% at lr 1e-4: the toy code's width 512 and 14k steps, ~75 min a seed
     "grid512": [Entry("wgan_gp grid512", ["--arch", "wgan_gp", "--dataset", "grid", "--steps", "14000", "--set",
                                           "hidden=512", *LR_1E4], MODE_NUMBERS)],
-    "digits": [Entry(name, ["--arch", name, "--dataset", "digits", "--steps", str(steps), *tabled_batch(name)],
+    "digits": [Entry(name, ["--arch", name, "--dataset", "digits", "--steps", str(steps), *tabled_defaults(name)],
                      DOMAIN_NUMBERS + [("swd", "swd")])
                for name, steps in (("vanilla", 2000), ("dcgan", 1000), ("wgan_gp", 600), ("progan", 2400),
                                    ("sngan", 2000))],  # sngan: the plugin package plugins/ganzoo-sngan
     # conditional dcgan on Fashion-MNIST: the within-class collapse of the real-data issue, and its fix
     # (benchmarks/RESULTS.md); about 2 minutes a seed to train, 1 to score
     "fashion_cond": [Entry("dcgan fashion-mnist conditional", ["--arch", "dcgan", "--dataset", "fashion_mnist", "--conditional",
-                                                               "--steps", "600", *tabled_batch("dcgan")], DOMAIN_NUMBERS)],
+                                                               "--steps", "600", *tabled_defaults("dcgan")], DOMAIN_NUMBERS)],
     # real MNIST digits (ganzoo fetch mnist and ganzoo fetch inception first) and Fashion-MNIST (Debian's
     # dataset-fashion-mnist, or --data-dir through --extra), scored with standard FID/KID at N = 500
     "mnist_real": real_data_suite("mnist", "mnist"),
@@ -127,10 +131,12 @@ SUITES: dict[str, list[Entry]] = {
     # seed to train on the slower 2-core machines, ~25 to score
     "fashion_long": [Entry("dcgan fashion-mnist 8k", ["--arch", "dcgan", "--dataset", "fashion_mnist", "--steps", "8000",
                                                      "--val-metric", "inception", "--val-samples", "500",
-                                                     "--val-every", "2000"], INCEPTION_NUMBERS, as_given=True)],
+                                                     "--val-every", "2000", *BEFORE_AUGMENT], INCEPTION_NUMBERS,
+                           as_given=True)],
     # the real-images issue's conditional target on real MNIST: samples of class k classified as k >= 97% of the time,
     # recall >= 0.8 (the domain classifier), and FID at 1,000 generated against the 1,000 held-out digits
-    "mnist_cond": [Entry("dcgan mnist conditional", ["--arch", "dcgan", "--dataset", "mnist", "--conditional"],
+    "mnist_cond": [Entry("dcgan mnist conditional", ["--arch", "dcgan", "--dataset", "mnist", "--conditional",
+                                                     *BEFORE_AUGMENT],
                          DOMAIN_NUMBERS + [("domain", "class_match"), ("domain", "class_match_worst")]
                          + INCEPTION_NUMBERS, as_given=True)],
 }

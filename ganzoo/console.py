@@ -1,13 +1,71 @@
 """What the person at the terminal sees of a training run, for ``ganzoo train`` and ``ganzoo.api.train`` alike: the
-progress bar, and the first Ctrl-C or SIGTERM finishing the step and checkpointing instead of killing the run."""
+progress bar, and the first Ctrl-C or SIGTERM finishing the step and checkpointing instead of killing the run; and, for
+``ganzoo eval``, a bar over each long computation inside it (``showing_work``, ``work_bar``, ``announcing``)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Any, Optional
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator, Optional
 
-__all__ = ["ProgressBar", "GracefulStop"]
+__all__ = ["ProgressBar", "GracefulStop", "showing_work", "work_bar", "announcing"]
+
+# None unless a command asks for it (a library caller, and a training run's validation under its own bar, see nothing);
+# inside ``showing_work``, the lines announced but not printed yet
+_said: ContextVar[Optional[list[str]]] = ContextVar("ganzoo_said", default=None)
+
+
+@contextlib.contextmanager
+def showing_work() -> Iterator[None]:
+    """Inside, long computations (Inception features of thousands of images, a floor) report on stderr: a bar on a
+    terminal, a line every 30 s in a log. ``ganzoo eval`` turns it on: its protocol runs for many minutes."""
+    token = _said.set([])
+    try:
+        yield
+    finally:
+        _said.reset(token)
+
+
+@contextlib.contextmanager
+def announcing(text: str) -> Iterator[None]:
+    """A line about the work inside, where ``showing_work`` is on: printed on stderr when that work starts a bar (long
+    work), dropped when it ends without one, so that quick work stays silent and a refusal before any work stays the
+    one line it is."""
+    pending = _said.get()
+    if pending is None:
+        yield
+        return
+    pending.append(text)
+    try:
+        yield
+    finally:
+        if text in pending:  # the work needed no bar: nothing to say
+            pending.remove(text)
+
+
+@contextlib.contextmanager
+def work_bar(total: int, what: str, unit: str = "image") -> Iterator[Callable[[int], None]]:
+    """A bar over ``total`` items, where ``showing_work`` is on; yields the function that advances it by ``n``."""
+    pending = _said.get()
+    if pending is None:
+        yield lambda n: None
+        return
+    from tqdm import tqdm
+
+    for line in pending:
+        print(line, file=sys.stderr, flush=True)
+    pending.clear()
+
+    terminal = sys.stderr.isatty()
+    bar = tqdm(total=total, desc=what, unit=unit, file=sys.stderr if terminal else _Lines(sys.stderr),
+               dynamic_ncols=True, leave=not terminal, mininterval=0.5 if terminal else 30.0,
+               maxinterval=10.0 if terminal else 30.0)
+    try:
+        yield bar.update
+    finally:
+        bar.close()
 
 
 class ProgressBar:

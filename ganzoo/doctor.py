@@ -18,11 +18,13 @@ def collect() -> dict[str, Any]:
     from ganzoo.ops.extension import extension_status
     from ganzoo.registry import default_registry
     from ganzoo.train.allocator import describe_allocator
+    from ganzoo.train.models import native_bf16
 
     ext = extension_status()
     registry = default_registry()
     devices = [{"type": "cpu", "name": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-                 "vector_isa": torch.backends.cpu.get_cpu_capability(), "malloc": describe_allocator()}]
+                 "vector_isa": torch.backends.cpu.get_cpu_capability(), "native_bf16": native_bf16(),
+                 "malloc": describe_allocator()}]
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             props = torch.cuda.get_device_properties(i)
@@ -67,6 +69,11 @@ def render(report: dict[str, Any]) -> str:
         if d["type"] == "cpu":
             lines.append(f"  cpu      {d['name']}, {d['threads']} threads, {d['vector_isa']}")
             lines.append(f"           malloc: {d['malloc']}")
+            if d.get("native_bf16"):
+                lines.append(f"           bf16: native ({d['native_bf16']}): --precision auto, dcgan's default, trains "
+                             "images in bf16")
+            else:
+                lines.append("           bf16: not native: --precision auto trains in float32 here")
         else:
             lines.append(f"  cuda:{d['index']}   {d['name']}, {d['memory_gib']} GiB, sm_{d['capability'].replace('.', '')}")
     lines.append(f"extension  {ext_line}")

@@ -23,6 +23,7 @@ from typing import Any, Optional, Sequence
 
 import torch
 
+from ganzoo.console import announcing
 from ganzoo.data.common import load_dataset
 from ganzoo.errors import ConfigError, DataError
 from ganzoo.io import atomic_path, atomic_write_json, cache_dir, tensors_digest
@@ -111,15 +112,19 @@ def _floor(registry: Registry, metric: Metric, inp: MetricInput) -> dict[str, fl
     provider and its code: at the published N it is as costly as the score itself, and the same for every run on
     that data. A cache that cannot be written only costs the time."""
     entry = registry.entry_of("metric", metric)
-    key = hashlib.sha256(f"{entry.package}:{entry.version}:{metric.name}:{_code_of(metric)}:{inp.seed}:".encode()
-                         + tensors_digest(inp.fake, inp.real, inp.train, inp.real_labels, inp.train_labels,
-                                          inp.fake_labels).encode())
+    parts = (inp.fake, inp.real, inp.train, inp.real_labels, inp.train_labels, inp.fake_labels)
+    # which parts are present: tensors_digest skips a None, so labels on one side would hash as labels on another
+    present = "".join("1" if part is not None else "0" for part in parts)
+    key = hashlib.sha256(f"{entry.package}:{entry.version}:{metric.name}:{_code_of(metric)}:{inp.seed}:{present}:".encode()
+                         + tensors_digest(*parts).encode())
     path = cache_dir() / "floors" / f"{key.hexdigest()[:24]}.json"
     try:
         return {str(k): float(v) for k, v in json.loads(path.read_text()).items()}
     except (OSError, ValueError, AttributeError):
         pass  # not there yet, or damaged: computed and written again
-    floor = scores_of(metric, inp)
+    with announcing(f"{metric.name}: the real floor, {len(inp.fake):,} training images against the held-out ones "
+                    "(cached after this first time)"):
+        floor = scores_of(metric, inp)
     try:
         atomic_write_json(path, floor)
     except OSError:
@@ -152,19 +157,21 @@ def _score(registry: Registry, result: Evaluation, fake: torch.Tensor, fake_labe
     real_sample_labels = train.y[picked] if fake_labels is not None and train.y is not None else None
     common = {"real": val.x, "info": train.info, "train": train.x, "seed": seed, "real_labels": val.y,
               "train_labels": train.y}
-    for metric in metrics:
-        result.scores[metric.name] = scores_of(metric, MetricInput(fake=fake, fake_labels=fake_labels, **common))
-        # only to metrics that read labels: the others keep the floor an unconditional run on this data cached
-        real_input = MetricInput(fake=real_sample, fake_labels=real_sample_labels if metric.needs_labels else None,
-                                 **common)
-        result.floors[metric.name] = _floor(registry, metric, real_input)
-        result.primary[metric.name] = (metric.primary, metric.higher_is_better)
-        score, floor = result.scores[metric.name][metric.primary], result.floors[metric.name][metric.primary]
-        if (score > floor) if metric.higher_is_better else (score < floor):
-            # real data is the best a generator can do: a better score is the sample's noise, not the generator
-            result.notes.append(f"{metric.name}: the generated {metric.primary} ({_fmt(score)}) beats the real floor "
-                                f"({_fmt(floor)}): at N = {count:,} the metric cannot tell these samples from real "
-                                "data; raise --n before reading it")
+    with announcing(f"scoring {count:,} images of {result.run} with {', '.join(m.name for m in metrics)} against "
+                    f"{min(count, len(val.x)):,} held-out ones"):
+        for metric in metrics:
+            result.scores[metric.name] = scores_of(metric, MetricInput(fake=fake, fake_labels=fake_labels, **common))
+            # only to metrics that read labels: the others keep the floor an unconditional run on this data cached
+            real_input = MetricInput(fake=real_sample, fake_labels=real_sample_labels if metric.needs_labels else None,
+                                     **common)
+            result.floors[metric.name] = _floor(registry, metric, real_input)
+            result.primary[metric.name] = (metric.primary, metric.higher_is_better)
+            score, floor = result.scores[metric.name][metric.primary], result.floors[metric.name][metric.primary]
+            if (score > floor) if metric.higher_is_better else (score < floor):
+                # real data is the best a generator can do: a better score is the sample's noise, not the generator
+                result.notes.append(f"{metric.name}: the generated {metric.primary} ({_fmt(score)}) beats the real floor "
+                                    f"({_fmt(floor)}): at N = {count:,} the metric cannot tell these samples from real "
+                                    "data; raise --n before reading it")
     return result
 
 

@@ -23,8 +23,11 @@ __all__ = ["TrainConfig", "Setting", "Check", "setting", "settings", "TRAINING_K
 
 DEFAULT_ARCH = "wgan_gp"
 LR_DECAYS = ("none", "linear")  # linear: both learning rates fall to 0 at the run's last step
-PRECISIONS = ("fp32", "bf16", "fp16")
-AUGMENTATIONS = ("color", "translation", "cutout")  # ganzoo.train.augment's policies  # bf16 / fp16: autocast for the networks; losses and the penalty stay float32
+# bf16 / fp16: autocast for the networks, the losses and the penalty in float32; auto: bf16 for images on a CPU with
+# native bf16 (AMX or AVX-512 BF16), fp32 elsewhere (ganzoo.train.models.auto_precision)
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+AUGMENTATIONS = ("color", "translation", "cutout")  # ganzoo.train.augment's policies
+NO_AUGMENTATION = "none"  # the default; also turns off an architecture's augmentation ("" is read as none too)
 
 
 @dataclass(frozen=True)
@@ -135,13 +138,17 @@ class TrainConfig:
                                arch_may_set=True)
     lr_decay: str = setting("none", "Learning-rate schedule: linear falls to 0 at the last step.", choices=LR_DECAYS,
                             check=one_of(LR_DECAYS), arch_may_set=True)
-    augment: str = setting("", "Differentiable augmentation of D's inputs, real and generated (DiffAugment): a "
-                           "comma-separated list of color, translation, cutout; empty for none.",
-                           check=Check(lambda v: all(p.strip() in AUGMENTATIONS for p in v.split(",") if p.strip()),
+    augment: str = setting(NO_AUGMENTATION, "Differentiable augmentation of D's inputs, real and generated (DiffAugment): a "
+                           "comma-separated list of color, translation, cutout; none (or empty) for none.",
+                           check=Check(lambda v: v.strip() == NO_AUGMENTATION
+                                       or all(p.strip() in AUGMENTATIONS for p in v.split(",") if p.strip()),
                                        "{flag} {value!r}: give a comma-separated list of "
-                                       + ", ".join(AUGMENTATIONS) + ", e.g. translation,cutout"))
+                                       + ", ".join(AUGMENTATIONS) + f", e.g. translation,cutout, or {NO_AUGMENTATION}"),
+                           arch_may_set=True)
     precision: str = setting("fp32", "Mixed precision for the networks (autocast; fp16 adds loss scaling); losses and "
-                             "penalty in float32.", choices=PRECISIONS, check=one_of(PRECISIONS))
+                             "penalty in float32. auto: bf16 for images on a CPU with native bf16, else fp32; the run's "
+                             "config records what it chose.", choices=PRECISIONS, check=one_of(PRECISIONS),
+                             arch_may_set=True)
     fused: bool = setting(True, "Run the losses and the penalty on ganzoo's compiled kernels (default) or on plain "
                           "PyTorch.", flag="--fused/--no-fused", resumable=True)
     log_every: int = setting(50, "Log losses every N steps.", check=OFF_OR_POSITIVE, resumable=True)

@@ -34,6 +34,7 @@ from typing import Mapping, Optional
 import numpy as np
 import torch
 
+from ganzoo.console import work_bar
 from ganzoo.errors import DataError, DataMissingError
 from ganzoo.io import atomic_path, cache_dir
 from ganzoo.metrics.domain import frechet_distance, kernel_inception_distance
@@ -166,11 +167,16 @@ def _network_input(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def inception_features(images: torch.Tensor, *, reference: bool = False) -> torch.Tensor:
+def inception_features(images: torch.Tensor, *, reference: bool = False, what: str = "Inception") -> torch.Tensor:
     """Pool3 features ``(N, 2048)`` (float64) of images ``(N, 1 or 3, H, W)`` in [-1, 1], on the CPU: by ganzoo's
-    rebuilt network (``inception_net``), or with ``reference`` by the TorchScript file itself."""
+    rebuilt network (``inception_net``), or with ``reference`` by the TorchScript file itself. Under
+    ``console.showing_work`` (``ganzoo eval``) a bar named ``what`` counts the images: 10,000 take minutes."""
     net = _network() if reference else _features_network()
-    out = [net(_network_input(images[i:i + BATCH].cpu())).double() for i in range(0, len(images), BATCH)]
+    out = []
+    with work_bar(len(images), what) as advance:
+        for i in range(0, len(images), BATCH):
+            out.append(net(_network_input(images[i:i + BATCH].cpu())).double())
+            advance(len(out[-1]))
     return torch.cat(out) if out else torch.empty(0, 2048, dtype=torch.float64)
 
 
@@ -186,7 +192,7 @@ def _cached_features(images: torch.Tensor) -> torch.Tensor:
                 return torch.from_numpy(saved)
         except (OSError, ValueError):
             pass  # damaged: computed again and rewritten
-    features = inception_features(images)
+    features = inception_features(images, what="Inception, held-out (cached for next time)")
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, suffix=".npy") as tmp:
         np.save(tmp, features.numpy(), allow_pickle=False)
@@ -207,4 +213,5 @@ def compute_inception(inp: MetricInput) -> Mapping[str, float]:
         raise DataError("inception needs at least 2 images on each side: raise --n")
     pick = torch.randperm(len(inp.real), generator=torch.Generator().manual_seed(inp.seed))[:n].sort().values
     real_features = _cached_features(inp.real[pick])
-    return {**fid_kid(inception_features(inp.fake[:n]), real_features, inp.seed), "n": float(n)}
+    fake_features = inception_features(inp.fake[:n], what="Inception, scored images")
+    return {**fid_kid(fake_features, real_features, inp.seed), "n": float(n)}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ganzoo.settings import AUGMENTATIONS
+from ganzoo.settings import AUGMENTATIONS, NO_AUGMENTATION
 from ganzoo.train import distributed
 
 __all__ = ["POLICIES", "augment", "parse_policy"]
@@ -26,7 +26,10 @@ CUTOUT_RATIO = 0.5
 
 
 def parse_policy(text: str) -> tuple[str, ...]:
-    """``"translation,cutout"`` -> the policies in their order of application; unknown names raise ``ValueError``."""
+    """``"translation,cutout"`` -> the policies in their order of application; ``"none"`` or ``""`` -> none; unknown
+    names raise ``ValueError``."""
+    if text.strip() == NO_AUGMENTATION:
+        return ()
     names = {p.strip() for p in text.split(",") if p.strip()}
     unknown = sorted(names - set(POLICIES))
     if unknown:

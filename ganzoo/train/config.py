@@ -14,6 +14,7 @@ from ganzoo.registry import Registry
 from ganzoo.settings import (
     DEFAULT_ARCH,
     LR_DECAYS,
+    NO_AUGMENTATION,
     PRECISIONS,
     RESUMABLE_FIELDS,
     TRAINING_KEYS,
@@ -47,6 +48,8 @@ class Resolved:
     # kind -> {"name", "package", "version"} of each part: config.json keeps it, so that a run whose plugin is gone
     # names the package to install
     providers: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    # what the trainer decided for this machine (``--precision auto``'s choice), said at the start and kept in config.json
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def _coerce(key: str, raw: str, default: Any) -> Any:
@@ -209,7 +212,7 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
     if dataset.kind != "any" and dataset.kind not in arch.data_kinds:
         raise ConfigError(f"architecture {arch.name!r} models {' or '.join(arch.data_kinds)}, but dataset "
                           f"{dataset.name!r} holds {dataset.kind}: pick an image dataset such as --dataset digits")
-    if config.augment and dataset.kind == "points":
+    if config.augment.strip() not in ("", NO_AUGMENTATION) and dataset.kind == "points":
         raise ConfigError(f"--augment transforms images, and dataset {dataset.name!r} holds points: drop it")
     if config.conditional and not (arch.conditional and dataset.has_labels):
         what = f"architecture {arch.name!r}" if not arch.conditional else f"dataset {dataset.name!r} (it has no labels)"

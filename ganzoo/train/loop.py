@@ -33,7 +33,7 @@ from ganzoo.train.cadence import Cadence
 from ganzoo.train.checkpoint import restore_training, save_training
 from ganzoo.train.config import Resolved, TrainConfig
 from ganzoo.train.guard import NonFiniteGuard
-from ganzoo.train.models import Networks, build_networks, pick_device
+from ganzoo.train.models import Networks, auto_precision, build_networks, pick_device
 from ganzoo.train.records import RunRecords, plan_record, save_loss_curve, save_samples, save_validation_curve
 from ganzoo.train.run import (
     checkpoint_path,
@@ -116,6 +116,8 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
 
     with open_run(run_dir, world, resume=resume, default_name=(cfg.arch, cfg.dataset)) as run_dir:
         data = TrainingData.load(resolved, device)
+        if cfg.precision == "auto":  # a new run only: a saved config holds what auto chose
+            _choose_precision(resolved, data.info.kind, device, world)
         nets = build_networks(resolved.arch, cfg, data.info, device, data.num_classes, world)
         if nets.schedule is not None:
             _warn_if_schedule_unfinished(nets.schedule, cfg, resolved.arch.name)
@@ -222,6 +224,14 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
         return TrainResult(run_dir, state.step, status, record, state.best)
 
 
+def _choose_precision(resolved: Resolved, data_kind: str, device: torch.device, world: distributed.World) -> None:
+    """Replace ``auto`` in the run's config by what it means on this machine, and note why. Every rank takes rank 0's
+    choice: on a mix of machines the run still computes in one precision."""
+    precision, why = distributed.broadcast_object(auto_precision(data_kind, device), world)
+    resolved.config.precision = precision
+    resolved.notes.append(f"precision {precision} (auto): {why}")
+
+
 def _start(run_dir: Path, resolved: Resolved, data: TrainingData, nets: Networks, noise: torch.Generator,
            world: distributed.World, resume: bool) -> TrainState:
     """A new run's state (its config written), or a resumed run's, restored from its last checkpoint. A run that
@@ -230,7 +240,7 @@ def _start(run_dir: Path, resolved: Resolved, data: TrainingData, nets: Networks
     if not resume:
         if world.main:
             write_run_config(run_dir, cfg.to_json(), data.info, resolved.providers, __version__,
-                             data_record(cfg.dataset, data.loaded.x, data.loaded.y, data.info))
+                             data_record(cfg.dataset, data.loaded.x, data.loaded.y, data.info), resolved.notes)
         return TrainState()
     if world.main:
         _warn_if_data_changed(run_dir, data_record(cfg.dataset, data.loaded.x, data.loaded.y, data.info))

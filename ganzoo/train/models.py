@@ -19,8 +19,8 @@ from ganzoo.train import distributed
 from ganzoo.train.config import TrainConfig
 from ganzoo.train.state import TrainState
 
-__all__ = ["pick_device", "check_models", "build_models", "Networks", "build_networks", "generate", "ema_decay", "update_ema",
-           "eval_mode"]
+__all__ = ["pick_device", "native_bf16", "auto_precision", "check_models", "build_models", "Networks", "build_networks",
+           "generate", "ema_decay", "update_ema", "eval_mode"]
 
 
 def classes_in_turn(n: int, num_classes: int) -> Optional[torch.Tensor]:
@@ -36,6 +36,34 @@ def pick_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda was asked for, but torch sees no CUDA device: use --device cpu or auto")
     return device
+
+
+def native_bf16() -> Optional[str]:
+    """The CPU feature that runs bf16 products natively (AMX, or AVX-512 BF16), or None: without one, oneDNN emulates
+    bf16 with float32 instructions and autocast costs time instead of saving it."""
+    for name, probe in (("AMX", "_is_amx_tile_supported"), ("AVX-512 BF16", "_is_avx512_bf16_supported")):
+        check = getattr(torch.cpu, probe, None)  # private probes of torch's cpuinfo: absent in some builds
+        try:
+            if check is not None and check():
+                return name
+        except RuntimeError:
+            pass
+    return None
+
+
+def auto_precision(data_kind: str, device: torch.device) -> tuple[str, str]:
+    """What ``--precision auto`` runs, and why: bf16 autocast for images on a CPU with native bf16, where dcgan's 32x32
+    step is 1.4x (AVX-512 BF16, Zen 4) to 2.1x (AMX, Xeon) its float32 step with FID within the seeds' spread
+    (benchmarks/RESULTS.md); float32 everywhere else: points run on the float32 fused MLP kernels, a CPU
+    without native bf16 would emulate it, and bf16 on CUDA has not been measured against float32 yet."""
+    if device.type != "cpu":
+        return "fp32", f"bf16 on {device.type} is not measured yet, so auto keeps float32 there"
+    if data_kind != "images":
+        return "fp32", f"auto trains {data_kind} in float32"
+    feature = native_bf16()
+    if feature is None:
+        return "fp32", "this CPU has no native bf16 (AMX or AVX-512 BF16), where bf16 would be slower"
+    return "bf16", f"this CPU has native bf16 ({feature}); --precision fp32 trains in float32"
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from ganzoo.errors import CheckpointError, ConfigError, GanzooWarning
 from ganzoo.io import TEMP_PREFIX, atomic_write_bytes, atomic_write_json, tensors_digest
@@ -133,9 +133,11 @@ def _discard_if_unused(run_dir: Path) -> None:
 
 
 def write_run_config(run_dir: Path, config_json: Mapping[str, Any], info: DataInfo,
-                     providers: Mapping[str, Mapping[str, str]], ganzoo_version: str, data: Mapping[str, Any]) -> None:
+                     providers: Mapping[str, Mapping[str, str]], ganzoo_version: str, data: Mapping[str, Any],
+                     notes: Sequence[str] = ()) -> None:
     """``providers``: kind -> the name, package and version of each part; ``data``: what the run read
-    (``data_record``), so a run says which files it learnt from."""
+    (``data_record``), so a run says which files it learnt from; ``notes``: what the trainer chose for this machine
+    (``--precision auto``'s choice and why)."""
     atomic_write_json(run_dir / CONFIG_FILE, {
         "format": RUN_FORMAT,
         "ganzoo_version": ganzoo_version,
@@ -143,6 +145,7 @@ def write_run_config(run_dir: Path, config_json: Mapping[str, Any], info: DataIn
         "data_info": info_to_json(info),
         "data": dict(data),
         "providers": {kind: dict(record) for kind, record in providers.items()},
+        **({"notes": list(notes)} if notes else {}),
     })
 
 

@@ -141,7 +141,8 @@ def test_list_shows_what_each_architecture_trains_with_on_each_data_kind(run_cli
 
     lines = run_cli("list", "--kind", "arch").stdout.splitlines()
     assert "trains:   wgan_gp on points: steps=8000 batch_size=256 lr_g=0.001 lr_d=0.001 betas=0.5,0.9 n_critic=5 " \
-           "ema=0.999 label_smoothing=0 penalty_weight=0.1 penalty_every=1 grad_clip=0 lr_decay=linear" in lines
+           "ema=0.999 label_smoothing=0 penalty_weight=0.1 penalty_every=1 grad_clip=0 lr_decay=linear augment=none " \
+           "precision=fp32" in lines
     registry = default_registry()
     for arch, dataset, data_kind in (("wgan_gp", "ring", "points"), ("wgan_gp", "digits", "images"),
                                      ("dcgan", "digits", "images"), ("progan", "digits", "images"),

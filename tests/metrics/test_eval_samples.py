@@ -120,3 +120,63 @@ def test_the_floor_is_computed_once_for_the_same_data(digits_run: Path, monkeypa
     second = evaluate(default_registry(), digits_run, n=60, metrics=["swd"], seed=5, save=False)
     assert calls == ["swd", "swd", "swd"]  # score, floor, score: the second floor from the cache
     assert first.floors == second.floors
+
+
+def test_eval_says_what_it_scores_and_shows_the_long_work(digits_run: Path, run_cli, monkeypatch,
+                                                          tmp_path: Path) -> None:
+    """The published protocol keeps ``ganzoo eval`` busy for many minutes: when the long work starts it says what it
+    scores and when it computes a floor (only the first time), and shows a bar over each Inception pass; stdout keeps
+    the table alone. Quick metrics stay silent. (A stand-in network: the real one needs a fetch and minutes.)"""
+    from ganzoo.metrics import inception
+
+    monkeypatch.setenv("GANZOO_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(inception, "_features_network", lambda: (lambda x: x.flatten(1)[:, :2048]))
+    quick = run_cli("eval", str(digits_run), "--n", "60", "--metric", "swd")
+    assert quick.exit_code == 0 and quick.stderr == "", quick.stderr
+    first = run_cli("eval", str(digits_run), "--n", "60", "--metric", "inception")
+    assert first.exit_code == 0, first.stderr
+    lines = first.stderr.splitlines()
+    assert lines[0] == f"scoring 60 images of {digits_run} with inception against 60 held-out ones"
+    assert "inception: the real floor, 60 training images against the held-out ones (cached after this first time)" \
+        in lines
+    for what in ("Inception, held-out (cached for next time)", "Inception, scored images"):
+        assert any(line.startswith(what) and "60/60" in line for line in lines), what
+    assert "scoring" not in first.stdout and "fid" in first.stdout
+    again = run_cli("eval", str(digits_run), "--n", "60", "--metric", "inception").stderr.splitlines()
+    assert again[0].startswith("scoring 60 images") and not any("real floor" in line or "held-out (" in line
+                                                                 for line in again)  # both from the cache
+
+
+def test_inception_features_show_a_bar_only_where_asked(monkeypatch, capsys) -> None:
+    from ganzoo.console import showing_work
+    from ganzoo.metrics import inception
+
+    monkeypatch.setattr(inception, "_features_network", lambda: (lambda x: torch.zeros(len(x), 2048)))
+    images = torch.zeros(70, 1, 8, 8)
+    assert inception.inception_features(images).shape == (70, 2048)
+    assert capsys.readouterr().err == ""  # a library caller, or a training run's validation, sees nothing
+    with showing_work():
+        inception.inception_features(images, what="Inception, scored images")
+    lines = capsys.readouterr().err.splitlines()  # off a terminal: whole lines, the last one at 70 of 70
+    assert lines and all(line.startswith("Inception, scored images") for line in lines)
+    assert "70/70" in lines[-1]
+
+
+def test_the_floors_key_tells_which_side_holds_the_labels(monkeypatch, tmp_path: Path) -> None:
+    """``tensors_digest`` skips a None, so labels given for the held-out side and the same labels given for the
+    training side would hash alike: the floor's key says which parts are present, and the two are cached apart."""
+    from ganzoo import evaluate as module
+    from ganzoo.specs import DataInfo, MetricInput
+
+    monkeypatch.setenv("GANZOO_CACHE_DIR", str(tmp_path))
+    calls = []
+    monkeypatch.setattr(module, "scores_of", lambda metric, inp: calls.append(inp) or {"swd": 1.0 + len(calls)})
+    registry = default_registry()
+    swd = registry.get("metric", "swd")
+    x, labels = torch.zeros(4, 1, 8, 8), torch.arange(4)
+    info = DataInfo(kind="images", shape=(1, 8, 8), num_classes=4)
+    on_real = MetricInput(fake=x, real=x, train=x, seed=0, info=info, real_labels=labels)
+    on_train = MetricInput(fake=x, real=x, train=x, seed=0, info=info, train_labels=labels)
+    first, second = module._floor(registry, swd, on_real), module._floor(registry, swd, on_train)
+    assert len(calls) == 2 and first != second
+    assert module._floor(registry, swd, on_real) == first and len(calls) == 2  # read back from the cache

@@ -20,7 +20,7 @@ def _images(n: int = 6, c: int = 1, side: int = 16, seed: int = 0) -> torch.Tens
 
 def test_policies_are_applied_in_one_order_and_unknown_ones_are_refused() -> None:
     assert parse_policy("cutout, translation,color") == ("color", "translation", "cutout")
-    assert parse_policy("") == ()
+    assert parse_policy("") == () == parse_policy("none")  # none: off, where an architecture's default augments
     with pytest.raises(ValueError, match="unknown augmentation rotate"):
         parse_policy("translation,rotate")
 
@@ -80,7 +80,7 @@ def test_a_run_with_augmentation_is_deterministic_and_recorded(tmp_path: Path) -
     kw = {"augment": "translation,cutout,color"}
     tiny_run(tmp_path / "a", "dcgan", "digits", steps=3, **kw)
     tiny_run(tmp_path / "b", "dcgan", "digits", steps=3, **kw)
-    tiny_run(tmp_path / "plain", "dcgan", "digits", steps=3)
+    tiny_run(tmp_path / "plain", "dcgan", "digits", steps=3, augment="none")
     assert_same_tensors(checkpoint_tensors(tmp_path / "a"), checkpoint_tensors(tmp_path / "b"))
     plain, augmented = checkpoint_tensors(tmp_path / "plain"), checkpoint_tensors(tmp_path / "a")
     assert any(not torch.equal(plain[k], augmented[k]) for k in plain if k.startswith("D/"))
@@ -101,3 +101,5 @@ def test_augmentation_is_refused_where_it_has_no_meaning(tmp_path: Path, run_cli
     unknown = run_cli("train", "--arch", "dcgan", "--augment", "rotate", "--out", str(tmp_path / "r"))
     assert unknown.exit_code == 1 and "--augment 'rotate': give a comma-separated list of color, translation, cutout" \
         in unknown.stderr
+    off = run_cli("train", "--dataset", "ring", "--augment", "none", "--steps", "2", "--quiet", "--out", str(tmp_path / "n"))
+    assert off.exit_code == 0, off.stderr  # "none" is no augmentation, which points can have

@@ -89,3 +89,68 @@ def test_fused_ops_under_autocast_accumulate_in_float32(device: str, dtype: torc
     torch.testing.assert_close(inside.double(), expected, rtol=1e-2, atol=1e-2)
     assert total.dtype == torch.float32
     torch.testing.assert_close(total.double(), fake.double().mean() - real.double().mean() + expected, rtol=1e-4, atol=1e-4)
+
+
+# --precision auto (dcgan's default): bf16 for images on a CPU with native bf16, float32 everywhere else
+
+def test_auto_precision_is_bf16_only_for_images_on_a_cpu_with_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ganzoo.train import models
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(models, "native_bf16", lambda: "AMX")
+    assert models.auto_precision("images", cpu)[0] == "bf16"
+    assert "AMX" in models.auto_precision("images", cpu)[1]
+    assert models.auto_precision("points", cpu)[0] == "fp32"  # the fused MLP kernels are float32
+    assert models.auto_precision("images", torch.device("cuda", 0))[0] == "fp32"  # not measured on CUDA yet
+    monkeypatch.setattr(models, "native_bf16", lambda: None)
+    precision, why = models.auto_precision("images", cpu)
+    assert precision == "fp32" and "no native bf16" in why
+
+
+def test_native_bf16_follows_torchs_cpu_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ganzoo.train.models import native_bf16
+
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    assert native_bf16() == "AVX-512 BF16"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert native_bf16() == "AMX"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    assert native_bf16() is None
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)  # a torch build without the probes
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported", raising=False)
+    assert native_bf16() is None
+
+
+@pytest.mark.parametrize("native", ["AVX-512 BF16", None])
+def test_a_dcgan_run_records_what_auto_chose_and_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     native: str) -> None:
+    """dcgan's default precision is auto: config.json holds the precision it became on this machine (so a resumed run
+    keeps it on any machine) and a note saying why; the networks' saved weights stay float32."""
+    from ganzoo.train import models
+    from tests.train.helpers import tiny_run
+
+    monkeypatch.setattr(models, "native_bf16", lambda: native)
+    tiny_run(tmp_path, "dcgan", "digits", steps=3)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    expected = "bf16" if native else "fp32"
+    assert saved["config"]["precision"] == expected
+    assert saved["notes"] == [next(n for n in saved["notes"] if n.startswith(f"precision {expected} (auto): "))]
+    assert (native or "no native bf16") in saved["notes"][0]
+    tensors, _ = load_checkpoint(tmp_path / "checkpoints" / "last.safetensors")
+    assert all(t.dtype == torch.float32 for k, t in tensors.items() if k.startswith(("G/", "D/")) and t.is_floating_point())
+
+
+def test_a_run_given_a_precision_has_no_note_and_points_stay_float32(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from ganzoo.train import models
+    from tests.train.helpers import tiny_run
+
+    monkeypatch.setattr(models, "native_bf16", lambda: "AMX")
+    tiny_run(tmp_path / "given", "dcgan", "digits", steps=2, precision="fp32")
+    saved = json.loads((tmp_path / "given" / "config.json").read_text())
+    assert saved["config"]["precision"] == "fp32" and "notes" not in saved
+    tiny_run(tmp_path / "ring", "wgan_gp", "ring", steps=2, precision="auto")
+    saved = json.loads((tmp_path / "ring" / "config.json").read_text())
+    assert saved["config"]["precision"] == "fp32" and "points in float32" in saved["notes"][0]

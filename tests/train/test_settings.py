@@ -15,7 +15,9 @@ from ganzoo.train.config import effective_training_defaults, resolve_config
 # The plugin API's keys as ganzoo 0.2 published them (docs/plugins.md): a setting dropped from them, or renamed, breaks
 # plugins that set it, so a change here must be a deliberate one.
 API_TRAINING_KEYS = ("steps", "batch_size", "lr_g", "lr_d", "betas", "n_critic", "ema", "label_smoothing",
-                     "penalty_weight", "penalty_every", "grad_clip", "lr_decay")
+                     "penalty_weight", "penalty_every", "grad_clip", "lr_decay",
+                     # added in 0.2.x: an architecture's augmentation policy, and its precision (auto: bf16 where native)
+                     "augment", "precision")
 
 
 def test_every_field_is_a_declared_setting() -> None:
