@@ -163,7 +163,9 @@ def test_list_shows_an_architectures_defaults_for_one_dataset(run_cli) -> None:
     assert len(grid) == 1 and "hidden=256" in grid[0]
     assert all(not line.startswith("defaults:") for line in run_cli("list", "--kind", "dataset").stdout.splitlines())
     rows = {row["name"]: row for row in json.loads(run_cli("list", "--kind", "arch", "--json").stdout)}
-    assert rows["wgan_gp"]["dataset_defaults"] == {"grid": {"hidden": 256}} and rows["dcgan"]["dataset_defaults"] == {}
+    assert rows["wgan_gp"]["dataset_defaults"] == {"grid": {"hidden": 256}}
+    assert rows["dcgan"]["dataset_defaults"] == {"fashion_mnist": {"steps": 7000}}
+    assert any(line.startswith("defaults: dcgan on fashion_mnist: steps=7000") for line in lines)
 
 
 def test_debug_is_the_option_and_not_any_word_that_reads_like_it(run_cli) -> None:
