@@ -30,6 +30,27 @@ AUGMENTATIONS = ("color", "translation", "cutout")  # ganzoo.train.augment's pol
 NO_AUGMENTATION = "none"  # the default; also turns off an architecture's augmentation ("" is read as none too)
 
 
+def augment_policies(text: str) -> tuple[str, ...]:
+    """``--augment``'s value -> its policies in their order of application (``AUGMENTATIONS``' order); ``"none"`` or
+    ``""`` -> none; an unknown name raises ``ValueError``. The one reading of the setting, for its check, the config's
+    rules and the training loop."""
+    if text.strip() == NO_AUGMENTATION:
+        return ()
+    names = {p.strip() for p in text.split(",") if p.strip()}
+    unknown = sorted(names - set(AUGMENTATIONS))
+    if unknown:
+        raise ValueError(f"unknown augmentation {', '.join(unknown)}")
+    return tuple(p for p in AUGMENTATIONS if p in names)
+
+
+def _augment_ok(text: str) -> bool:
+    try:
+        augment_policies(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Check:
     """A range a setting's value must lie in. ``message`` is formatted with ``flag`` (how the user gives the setting:
@@ -140,8 +161,7 @@ class TrainConfig:
                             check=one_of(LR_DECAYS), arch_may_set=True)
     augment: str = setting(NO_AUGMENTATION, "Differentiable augmentation of D's inputs, real and generated (DiffAugment): a "
                            "comma-separated list of color, translation, cutout; none (or empty) for none.",
-                           check=Check(lambda v: v.strip() == NO_AUGMENTATION
-                                       or all(p.strip() in AUGMENTATIONS for p in v.split(",") if p.strip()),
+                           check=Check(_augment_ok,
                                        "{flag} {value!r}: give a comma-separated list of "
                                        + ", ".join(AUGMENTATIONS) + f", e.g. translation,cutout, or {NO_AUGMENTATION}"),
                            arch_may_set=True)

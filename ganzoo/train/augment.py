@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ganzoo.settings import AUGMENTATIONS, NO_AUGMENTATION
+from ganzoo.settings import AUGMENTATIONS, augment_policies as parse_policy
 from ganzoo.train import distributed
 
 __all__ = ["POLICIES", "augment", "parse_policy"]
@@ -23,18 +23,6 @@ __all__ = ["POLICIES", "augment", "parse_policy"]
 POLICIES = AUGMENTATIONS  # declared with the setting (torch-free); applied in this order
 TRANSLATION_RATIO = 0.125
 CUTOUT_RATIO = 0.5
-
-
-def parse_policy(text: str) -> tuple[str, ...]:
-    """``"translation,cutout"`` -> the policies in their order of application; ``"none"`` or ``""`` -> none; unknown
-    names raise ``ValueError``."""
-    if text.strip() == NO_AUGMENTATION:
-        return ()
-    names = {p.strip() for p in text.split(",") if p.strip()}
-    unknown = sorted(names - set(POLICIES))
-    if unknown:
-        raise ValueError(f"unknown augmentation {', '.join(unknown)}")
-    return tuple(p for p in POLICIES if p in names)
 
 
 def _draw(shape: tuple[int, ...], noise: torch.Generator, world: distributed.World, batch: int,

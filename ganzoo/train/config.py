@@ -14,11 +14,11 @@ from ganzoo.registry import Registry
 from ganzoo.settings import (
     DEFAULT_ARCH,
     LR_DECAYS,
-    NO_AUGMENTATION,
     PRECISIONS,
     RESUMABLE_FIELDS,
     TRAINING_KEYS,
     TrainConfig,
+    augment_policies,
     check_ranges,
 )
 from ganzoo.specs import DATA_KINDS, Architecture, DataRequest, Dataset, Loss, Metric, Penalty
@@ -212,7 +212,7 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
     if dataset.kind != "any" and dataset.kind not in arch.data_kinds:
         raise ConfigError(f"architecture {arch.name!r} models {' or '.join(arch.data_kinds)}, but dataset "
                           f"{dataset.name!r} holds {dataset.kind}: pick an image dataset such as --dataset digits")
-    if config.augment.strip() not in ("", NO_AUGMENTATION) and dataset.kind == "points":
+    if augment_policies(config.augment) and dataset.kind == "points":
         raise ConfigError(f"--augment transforms images, and dataset {dataset.name!r} holds points: drop it")
     if config.conditional and not (arch.conditional and dataset.has_labels):
         what = f"architecture {arch.name!r}" if not arch.conditional else f"dataset {dataset.name!r} (it has no labels)"
