@@ -30,8 +30,8 @@ DCGAN = Architecture(
     # float32 step, FID within the seeds' spread of float32 over 3 seeds; float32 on other CPUs and on CUDA.
     training={"lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999), "n_critic": 1, "batch_size": 64, "steps": 4000,
               "augment": "translation,cutout", "precision": "auto"},
-    # Fashion-MNIST: 7,000 steps, what bf16 fits in the default command's 15 minutes (12.9 on a 2-core Zen 4): at the
-    # published protocol 37.8 (three seeds at 4,000 steps) -> 26.1 / 27.7 (RESULTS.md)
+    # Fashion-MNIST: 7,000 steps, what bf16 fits in the default command's 15 minutes (12.5-13.0 on a 2-core Zen 4): at the
+    # published protocol 37.8 -> 27.1 (three seeds each: 26.1 / 27.7 / 27.5; RESULTS.md)
     dataset_defaults={"fashion_mnist": {"steps": 7000}},
     default_loss="bce",
     default_dataset="digits",
