@@ -10,10 +10,12 @@ from typing import Optional, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import spectral_norm
 
 __all__ = ["MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "dcgan_init", "NORMS"]
 
-NORMS = ("batch", "layer", "none")
+NORMS = ("batch", "layer", "none", "spectral")
 
 
 def _numel(shape: Sequence[int]) -> int:
@@ -148,7 +150,9 @@ def upsample_to_one_channel(x: torch.Tensor, weight: torch.Tensor) -> torch.Tens
 class ConvDiscriminator(nn.Module):
     """DCGAN discriminator: stride-2 convs with LeakyReLU(0.2) down to 4x4 (no norm on the first), then a 4x4 conv -> logit.
 
-    ``norm`` is ``"batch"`` (DCGAN), ``"layer"`` (WGAN-GP's recommendation) or ``"none"``.
+    ``norm`` is ``"batch"`` (DCGAN), ``"layer"`` (WGAN-GP's recommendation), ``"none"`` or ``"spectral"`` (Miyato et al.
+    2018: every convolution's weight divided by its largest singular value, estimated by one power iteration a training
+    forward, and no norm layer; the class projection, if any, keeps its own scale).
     """
 
     def __init__(self, channels: int, size: int, base: int, norm: str = "batch", num_classes: int = 0,
@@ -158,9 +162,13 @@ class ConvDiscriminator(nn.Module):
         widths = [min(base * 2 ** i, max_channels) for i in range(n_down)]
         layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for w_in, w_out in zip(widths, widths[1:]):
-            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=norm == "none"), _norm2d(norm, w_out), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=norm in ("none", "spectral")), _norm2d(norm, w_out),
+                       nn.LeakyReLU(0.2, True)]
         self.features = nn.Sequential(*layers)
         self.head = nn.Conv2d(widths[-1], 1, 4, 1, 0)
+        if norm == "spectral":
+            for conv in [m for m in self.modules() if isinstance(m, nn.Conv2d)]:
+                spectral_norm(conv)
         self.embed = nn.Embedding(num_classes, widths[-1]) if num_classes else None
         if self.embed is not None:
             # the projection reads features summed over the 4x4 positions: up to 16x the head's per-position inputs
@@ -186,8 +194,11 @@ def init_projection(embed: nn.Embedding, fan_in: int) -> None:
 
 
 def dcgan_init(module: nn.Module) -> None:
-    """Radford et al.: conv weights ~ N(0, 0.02), BatchNorm weights ~ N(1, 0.02), biases 0."""
+    """Radford et al.: conv weights ~ N(0, 0.02), BatchNorm weights ~ N(1, 0.02), biases 0. Spectrally normalised layers
+    keep torch's initialisation: their scale is divided away, and writing to ``weight`` would only fill a computed copy."""
     for m in module.modules():
+        if parametrize.is_parametrized(m, "weight"):
+            continue
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:

@@ -96,3 +96,29 @@ def test_the_wgan_gp_image_generator_starts_far_from_tanhs_flat_tail(conditional
         g(torch.randn(64, models.latent_dim), torch.arange(64) % 10 if conditional else None)
     # torch's default init gave a standard deviation of 1.8 and a largest value of 8 here, where tanh' is 5e-7
     assert float(pre_tanh["x"].std()) < 0.5 and float(pre_tanh["x"].abs().max()) < 2.0
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "wgan_gp"])
+def test_a_spectral_critic_divides_every_convolution_by_its_largest_singular_value(arch: str) -> None:
+    """``--set norm=spectral`` (Miyato et al. 2018): no norm layer, and once the power iteration has run for some training
+    forwards every convolution's weight, as the matrix (out, in * k * k), has largest singular value 1. The builders'
+    initialisation must not try to write the computed weight (it would fill a copy and be lost)."""
+    from ganzoo.specs import DataInfo
+    from ganzoo.zoo.architectures import DCGAN, WGAN_GP
+    from ganzoo.zoo.builders import build_dcgan, build_wgan_gp
+
+    spec, build = {"dcgan": (DCGAN, build_dcgan), "wgan_gp": (WGAN_GP, build_wgan_gp)}[arch]
+    torch.manual_seed(0)
+    models = build(DataInfo(kind="images", shape=(1, 32, 32), num_classes=0), {**spec.hyperparameters,
+                                                                               "base_channels": 16, "norm": "spectral"}, 0)
+    d = models.discriminator.train()
+    assert not any(isinstance(m, (torch.nn.BatchNorm2d, torch.nn.GroupNorm)) for m in d.modules())
+    convs = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 4 and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in convs)
+    with torch.no_grad():
+        for _ in range(60):
+            d(torch.randn(8, 1, 32, 32))
+    sigmas = [float(torch.linalg.matrix_norm(m.weight.flatten(1), ord=2)) for m in convs]
+    assert sigmas == pytest.approx([1.0] * 4, rel=1e-3)
+    originals = [float(torch.linalg.matrix_norm(m.parametrizations.weight.original.flatten(1), ord=2)) for m in convs]
+    assert all(abs(s - 1.0) > 0.05 for s in originals)  # the division does the work, not the initial weights

@@ -65,10 +65,10 @@ def build_dcgan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> 
 
 def build_wgan_gp(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> GanModels:
     """Gulrajani et al. 2017: MLPs for points (as in the paper's toy experiments, no normalisation), DCGAN-like conv nets for
-    images with a critic normalised per sample (``norm="layer"``) or not at all, since BatchNorm would invalidate the
-    per-sample penalty."""
-    if hp["norm"] not in ("layer", "none"):
-        raise ConfigError(f"norm={hp['norm']!r}: the critic of wgan_gp must be 'layer' or 'none' "
+    images with a critic normalised per sample (``norm="layer"``), spectrally (``norm="spectral"``) or not at all, since
+    BatchNorm would invalidate the per-sample penalty."""
+    if hp["norm"] not in ("layer", "none", "spectral"):
+        raise ConfigError(f"norm={hp['norm']!r}: the critic of wgan_gp must be 'layer', 'spectral' or 'none' "
                           "(BatchNorm couples the samples of a batch and breaks the per-sample gradient penalty)")
     if info.kind == "points":
         _positive(hp, "hidden", "depth")
