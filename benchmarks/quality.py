@@ -68,6 +68,12 @@ PUBLISHED = {
 BEFORE_AUGMENT = ["--augment", "none", "--precision", "fp32"]
 
 
+def inception_validation(every: int) -> list[str]:
+    """Validate by Inception FID of 500 generated against 500 test images every ``every`` steps (the long runs' curves
+    of FID against training minutes; the best checkpoint is kept by it)."""
+    return ["--val-metric", "inception", "--val-samples", "500", "--val-every", str(every)]
+
+
 def tabled_defaults(arch: str) -> list[str]:
     """dcgan's defaults when the README's older tables were measured (batch 128 until 2026-12-02, float32 and no
     augmentation until 2026-12-06): their suites pass them so they still reproduce those rows."""
@@ -134,15 +140,13 @@ SUITES: dict[str, list[Entry]] = {
     # (500 generated against 500 test images every 2,000 steps, the README's FID-against-minutes curve); ~50 minutes a
     # seed to train on the slower 2-core machines, ~25 to score
     "fashion_long": [Entry("dcgan fashion-mnist 8k", ["--arch", "dcgan", "--dataset", "fashion_mnist", "--steps", "8000",
-                                                     "--val-metric", "inception", "--val-samples", "500",
-                                                     "--val-every", "2000", *BEFORE_AUGMENT], INCEPTION_NUMBERS,
+                                                     *inception_validation(2000), *BEFORE_AUGMENT], INCEPTION_NUMBERS,
                            as_given=True)],
     # the best recipe so far at the protocol: the defaults for 24,000 steps with the rates falling linearly to 0,
     # validated by Inception FID (500 against 500 test images) every 4,000 steps; 48 minutes a seed to train on the
     # 2-core Zen 4 in bf16, ~12 to score
     "fashion_best": [Entry("dcgan fashion-mnist 24k decay", ["--arch", "dcgan", "--dataset", "fashion_mnist", "--steps",
-                                                             "24000", "--lr-decay", "linear", "--val-metric", "inception",
-                                                             "--val-samples", "500", "--val-every", "4000"],
+                                                             "24000", "--lr-decay", "linear", *inception_validation(4000)],
                            INCEPTION_NUMBERS, as_given=True)],
     # wgan_gp's image recipe at the protocol: one critic step per generator step with two time-scale rates (critic 4e-4,
     # generator 1e-4; at equal wall time it beat n_critic 2 at 1e-4, 124 against 150 at N = 1,000), the penalty on
@@ -152,20 +156,18 @@ SUITES: dict[str, list[Entry]] = {
                                                            "--n-critic", "1", "--lr-d", "4e-4", "--lr-g", "1e-4",
                                                            "--penalty-every", "4", "--augment", "translation,cutout",
                                                            "--precision", "auto", "--steps", "24000", "--lr-decay",
-                                                           "linear", "--val-metric", "inception", "--val-samples",
-                                                           "500", "--val-every", "4000"],
+                                                           "linear", *inception_validation(4000)],
                               INCEPTION_NUMBERS, as_given=True)],
     # progan's first recipe at 32x32 and the protocol: channels 64/64/64/32 at 4/8/16/32 (fmap_base 1024, fmap_max 64),
-    # 32,000 images a fade-in and a stable phase (500 steps at batch 64; 32x32 from step 3,000), the penalty on every
-    # 4th step, DiffAugment, bf16 where native, the rates falling to 0 over 9,000 steps; ~35 minutes a seed to train
-    # on the 2-core Zen 4, ~12 to score
+    # 32,000 images a fade-in and a stable phase (500 steps at batch 64; 32x32 fades in from step 2,500), the penalty
+    # on every 4th step, DiffAugment, bf16 where native, the rates falling to 0 over 9,000 steps; ~50 minutes a seed to
+    # train on the 2-core Zen 4 by its step costs (the README's row is this run stopped at 35 minutes), ~12 to score
     "fashion_progan": [Entry("progan fashion-mnist 9k", ["--arch", "progan", "--dataset", "fashion_mnist", "--set",
                                                         "fmap_base=1024", "--set", "fmap_max=64", "--set",
                                                         "fade_images=32000", "--set", "stable_images=32000",
                                                         "--batch-size", "64", "--precision", "auto", "--augment",
                                                         "translation,cutout", "--penalty-every", "4", "--lr-decay",
-                                                        "linear", "--steps", "9000", "--val-metric", "inception",
-                                                        "--val-samples", "500", "--val-every", "3000"],
+                                                        "linear", "--steps", "9000", *inception_validation(3000)],
                              INCEPTION_NUMBERS, as_given=True)],
     # the real-images issue's conditional target on real MNIST: samples of class k classified as k >= 97% of the time,
     # recall >= 0.8 (the domain classifier), and FID at 1,000 generated against the 1,000 held-out digits
