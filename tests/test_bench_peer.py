@@ -143,3 +143,14 @@ def test_the_flop_count_counts_each_layer_kind() -> None:
     linear = 2 * 1024 * 10 * 2
     assert out.shape == (2, 10) and round(gflop * 1e9) == conv + deconv + linear
     assert iteration_gflop(1.0, 1.0, n_critic=1, penalty=False) == 1 + 6 + 3 + 3
+    assert iteration_gflop(1.0, 1.0, n_critic=1, penalty=True, penalty_every=4) == 1 + 6 + 7 / 4 + 3 + 3
+
+
+def test_the_flop_count_sees_convolutions_called_as_functions() -> None:
+    # progan's equalised-lr layers call F.conv2d on a scaled weight: no nn.Conv2d for a module hook to see
+    from benchmarks.flops import forward_gflop
+    from ganzoo.zoo.progan import EqualizedConv2d, EqualizedLinear
+
+    conv, linear = EqualizedConv2d(3, 8, 3), EqualizedLinear(8 * 8 * 8, 5)
+    gflop, out = forward_gflop(lambda x: linear(conv(x).flatten(1)), torch.zeros(2, 3, 8, 8))
+    assert out.shape == (2, 5) and round(gflop * 1e9) == 2 * 8 * 3 * 9 * 2 * 8 * 8 + 2 * 512 * 5 * 2

@@ -164,6 +164,8 @@ def update_run_config(run_dir: Path, config_json: Mapping[str, Any]) -> None:
 def read_run_config(run_dir: Path) -> dict[str, Any]:
     """The parsed ``config.json`` of a run folder, or ``CheckpointError`` saying why ``run_dir`` is not a run."""
     path = run_dir / CONFIG_FILE
+    if not run_dir.exists():
+        raise CheckpointError(f"{run_dir} does not exist: give the run folder that 'ganzoo train --out' wrote")
     if not run_dir.is_dir():
         raise CheckpointError(f"{run_dir} is not a folder: give the run folder that 'ganzoo train --out' wrote")
     if not path.is_file():

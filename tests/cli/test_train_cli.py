@@ -94,7 +94,8 @@ def test_conditional_images_and_class_sampling(run_cli, tmp_path: Path) -> None:
      "--batch-size 4000 is larger than the dataset (1617 samples)"),
     (["train", "--out", "{file}/sub"], "cannot write to"),
     (["train", "--resume", "{tmp}"], "is not a ganzoo run (no config.json)"),
-    (["train", "--resume", "{tmp}/missing"], "is not a folder"),
+    (["train", "--resume", "{tmp}/missing"], "missing does not exist"),
+    (["train", "--resume", "{file}"], "is not a folder"),
     (["sample", "{tmp}"], "is not a ganzoo run"),
 ])
 def test_bad_input_is_one_line(run_cli, tmp_path: Path, args: list[str], message: str) -> None:

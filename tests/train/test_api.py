@@ -74,8 +74,12 @@ def test_bad_input_is_the_clis_one_line_errors(tmp_path: Path) -> None:
         train(stepz=3)
     with pytest.raises(ConfigError, match=r"--set hidden='x': expected an integer \(its default is \d+\)"):
         train(set={"hidden": "x"}, out=tmp_path / "x")
-    with pytest.raises(CheckpointError, match="is not a folder"):
+    with pytest.raises(CheckpointError, match="nowhere does not exist: give the run folder"):
         open_run(tmp_path / "nowhere")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(CheckpointError, match="a-file is not a folder"):
+        open_run(tmp_path / "a-file")
+    (tmp_path / "a-file").unlink()  # the check below is that the calls wrote nothing
     with pytest.raises(ConfigError, match="either resume= or out="):
         train(out=tmp_path / "a", resume=tmp_path / "b")
     assert not any(tmp_path.iterdir())
