@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+from benchmarks.iteration import WORKLOADS, Workload
 
 
 def forward_gflop(net: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -65,18 +67,16 @@ def attainable_gflops(dtype: torch.dtype, repeats: int = 5) -> tuple[float, floa
 
 # progan has no peer loop, so it is counted here and not timed by benchmarks.iteration: the 32x32 recipe measured at the
 # published protocol (channels 64/64/64/32 at 4/8/16/32, the penalty on every 4th step), its networks at full size
-PROGAN32: dict[str, Any] = {"arch": "progan", "dataset": "digits", "image_size": 32, "batch_size": 64, "penalty_every": 4,
-            "set": ["fmap_base=1024", "fmap_max=64"]}
+PROGAN32 = Workload("progan32", {"arch": "progan", "dataset": "digits", "image_size": 32, "batch_size": 64,
+                                  "penalty_every": 4}, steps=1, sets=("fmap_base=1024", "fmap_max=64"))
 
 
 def main() -> None:
-    from benchmarks.iteration import WORKLOADS
     from ganzoo.data import load_dataset
-    from ganzoo.registry import default_registry
-    from ganzoo.train.config import data_request, resolve_config
+    from ganzoo.train.config import data_request
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    workloads: dict[str, dict[str, Any]] = {**{name: spec["options"] for name, spec in WORKLOADS.items()}, "progan32": PROGAN32}
+    workloads = {**{name: Workload(name, spec["options"], 1) for name, spec in WORKLOADS.items()}, "progan32": PROGAN32}
     parser.add_argument("--workload", nargs="*", default=["dcgan32", "wgan_gp32", "progan32"], choices=sorted(workloads))
     args = parser.parse_args()
     fp32 = attainable_gflops(torch.float32)
@@ -84,9 +84,7 @@ def main() -> None:
     print(f"attainable here (torch {torch.__version__}, {torch.get_num_threads()} threads): fp32 matmul {fp32[0]:.0f}, "
           f"conv {fp32[1]:.0f} GFLOP/s; bf16 matmul {bf16[0]:.0f}, conv {bf16[1]:.0f} GFLOP/s")
     for name in args.workload:
-        options = dict(workloads[name])
-        set_items = options.pop("set", [])
-        resolved = resolve_config(default_registry(), {**options, "steps": 1}, set_items)
+        resolved = workloads[name].resolved()
         cfg = resolved.config
         data = load_dataset(resolved.dataset, data_request(cfg))
         torch.manual_seed(0)

@@ -67,13 +67,14 @@ class Workload:
     options: dict[str, Any]
     steps: int
     device: str = "cpu"
+    sets: tuple[str, ...] = ()  # --set KEY=VALUE items (hyper-parameters)
 
     def resolved(self, **extra: Any):  # noqa: ANN201
         from ganzoo.registry import default_registry
         from ganzoo.train.config import resolve_config
 
         return resolve_config(default_registry(),
-                              {**self.options, **OFF, "steps": self.steps, "device": self.device, **extra})
+                              {**self.options, **OFF, "steps": self.steps, "device": self.device, **extra}, self.sets)
 
     def run_ganzoo(self, fused: bool = True, **extra: Any) -> float:
         from ganzoo.train import train
