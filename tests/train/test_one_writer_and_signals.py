@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -49,6 +50,20 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 12
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _read_stderr_until(proc: subprocess.Popen, text: str, timeout: float = 120) -> str:
+    """What ``proc`` wrote to stderr up to and including ``text``, read from the raw pipe (so that a later
+    ``communicate`` returns the rest): the test acts on what the trainer said, not on a guess of how long it takes."""
+    fd, seen = proc.stderr.fileno(), b""
+    deadline = time.monotonic() + timeout
+    while text.encode() not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0 or proc.poll() is not None and not select.select([fd], [], [], 0)[0]:
+            raise AssertionError(f"no {text!r} on stderr (exit {proc.poll()}): {seen.decode()[-2000:]}")
+        if select.select([fd], [], [], min(left, 1.0))[0]:
+            seen += os.read(fd, 65536)
+    return seen.decode()
 
 
 def _stopped_at(out: str) -> int:
@@ -145,16 +160,19 @@ def test_sigterm_finishes_the_step_checkpoints_and_prints_the_resume_command(tmp
 
 
 def test_a_second_ctrl_c_stops_at_once_with_130_and_the_resume_command(tmp_path: Path) -> None:
-    """Two SIGINTs 50 ms apart: the first asks for a checkpoint, the second stops before that one is done (a critic
-    wide enough that a step and a checkpoint take far longer than 50 ms). The exit code and the message are a
-    Ctrl-C's, and the checkpoint on disk is whole (written atomically): the run resumes from it."""
+    """Two SIGINTs: the first asks for a checkpoint; the second, sent as soon as the trainer has acknowledged the
+    first, stops before that step and checkpoint are done (a critic wide enough that they take far longer than the
+    pipe's round trip). Waiting for the acknowledgement, not a fixed interval, keeps the test right on a loaded
+    machine, where a 50 ms pause let both signals land inside one step and count as one. The exit code and the
+    message are a Ctrl-C's, and the checkpoint on disk is whole (written atomically): the run resumes from it."""
     run = tmp_path / "r"
     proc = _start(*ENDLESS, "--out", str(run), "--set", "hidden=1536", "--checkpoint-every", "4")
     try:
         _wait_for_steps(run, proc, steps=6)
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.05)
+        before = _read_stderr_until(proc, "Ctrl-C again to stop at once")
         out, err = _stop(proc, signal.SIGINT)
+        err = before + err
     finally:
         if proc.poll() is None:
             proc.kill()
