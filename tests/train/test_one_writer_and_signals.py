@@ -55,14 +55,15 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 12
 def _read_stderr_until(proc: subprocess.Popen, text: str, timeout: float = 120) -> str:
     """What ``proc`` wrote to stderr up to and including ``text``, read from the raw pipe (so that a later
     ``communicate`` returns the rest): the test acts on what the trainer said, not on a guess of how long it takes."""
-    fd, seen = proc.stderr.fileno(), b""
+    fd, seen, chunk = proc.stderr.fileno(), b"", b"-"
     deadline = time.monotonic() + timeout
     while text.encode() not in seen:
         left = deadline - time.monotonic()
-        if left <= 0 or proc.poll() is not None and not select.select([fd], [], [], 0)[0]:
+        if left <= 0 or not chunk:  # out of time, or the pipe's end: the trainer exited without saying it
             raise AssertionError(f"no {text!r} on stderr (exit {proc.poll()}): {seen.decode()[-2000:]}")
         if select.select([fd], [], [], min(left, 1.0))[0]:
-            seen += os.read(fd, 65536)
+            chunk = os.read(fd, 65536)
+            seen += chunk
     return seen.decode()
 
 
