@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 from unittest import mock
@@ -165,7 +165,7 @@ def run_in_own_process(workload: Workload, variant: str) -> float:
 
 
 def _child(variant: str, workload: Workload) -> None:
-    VARIANTS[variant](Workload(workload.name, workload.options, WARM_UP_STEPS, workload.device))
+    VARIANTS[variant](replace(workload, steps=WARM_UP_STEPS))  # every other field kept, --set items included
     print(json.dumps({"seconds": VARIANTS[variant](workload)}), flush=True)
 
 
