@@ -140,6 +140,7 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
 
         def checkpoint(which: str) -> None:
             state.amp = nets.scaler_states()
+            nets.settle_average()
             save_training(checkpoint_path(run_dir, which), cfg, nets, noise, state, plan)
 
         loop_start, elapsed_before = time.perf_counter(), state.elapsed_s
@@ -183,10 +184,10 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                         record = records.log_window(state.step, plan_record(plan, state.images))
                     validate = validator is not None and due.validate
                     if world.main and due.sample:
-                        records.picture(state.step, save_samples(run_dir, state.step, nets.sampler, nets.latent_dim,
+                        records.picture(state.step, save_samples(run_dir, state.step, nets.sampler(), nets.latent_dim,
                                                                  device, cfg.seed, data.loaded, data.num_classes))
                     if world.main and validator is not None and validate:
-                        val_record, improved = validator.validate(nets.sampler, state)
+                        val_record, improved = validator.validate(nets.sampler(), state)
                         val_record["elapsed_s"] = round(state.elapsed_s, 3)
                         records.write(val_record)
                         record = {**record, **val_record}

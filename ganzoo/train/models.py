@@ -20,7 +20,7 @@ from ganzoo.train.config import TrainConfig
 from ganzoo.train.state import TrainState
 
 __all__ = ["pick_device", "native_bf16", "auto_precision", "check_models", "build_models", "Networks", "build_networks",
-           "generate", "ema_decay", "update_ema", "eval_mode"]
+           "generate", "ema_decay", "update_ema", "standing_statistics", "eval_mode"]
 
 
 def classes_in_turn(n: int, num_classes: int) -> Optional[torch.Tensor]:
@@ -148,6 +148,9 @@ class Networks:
     # D as Linear layers (head last) and their LeakyReLU slope when the critic step can take its gradients from
     # ganzoo.ops.mlp_critic_grads instead of a double backward: a built-in MLP critic in float32
     critic_layers: Optional[tuple[list[nn.Linear], float]] = None
+    num_classes: int = 0
+    # whether G_ema's BatchNorm statistics are still G's copies (see ``standing_statistics``)
+    average_statistics_stale: bool = True
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """The networks' forward passes in the run's precision (losses and the penalty stay float32)."""
@@ -155,10 +158,23 @@ class Networks:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
-    @property
     def sampler(self) -> nn.Module:
-        """The generator pictures and validation draw from: the average when the run keeps one."""
+        """The generator pictures and validation draw from: the average when the run keeps one, with its own
+        BatchNorm statistics (``settle_average``)."""
+        self.settle_average()
         return self.G_ema if self.G_ema is not None else self.G
+
+    def update_average(self, decay: float) -> None:
+        if self.G_ema is not None:
+            update_ema(self.G_ema, self.G, decay)
+            self.average_statistics_stale = True
+
+    def settle_average(self) -> None:
+        """Give the generator average BatchNorm statistics of its own before anything samples or saves it. Cheap
+        (a few dozen forward passes, at most once per update of the average); training never reads them."""
+        if self.G_ema is not None and self.average_statistics_stale:
+            standing_statistics(self.G_ema, self.latent_dim, self.num_classes, self.device)
+            self.average_statistics_stale = False
 
     def modules(self) -> dict[str, Optional[nn.Module]]:
         """Every network, by name (the non-finite guard's snapshot; checkpoint.py keeps the file's own layout)."""
@@ -228,7 +244,7 @@ def build_networks(arch: Architecture, cfg: TrainConfig, info: DataInfo, device:
                     scaler_g=torch.amp.GradScaler(device.type, enabled=fp16),
                     scaler_d=torch.amp.GradScaler(device.type, enabled=fp16),
                     amp_dtype=amp_dtype, device=device,
-                    critic_layers=_critic_layers(D, amp_dtype, schedule))
+                    critic_layers=_critic_layers(D, amp_dtype, schedule), num_classes=num_classes)
 
 
 def channels_last_pays(info: DataInfo, device: torch.device, amp_dtype: Optional[torch.dtype]) -> bool:
@@ -283,10 +299,48 @@ def ema_decay(target: float, updates: int) -> float:
 
 @torch.no_grad()
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """Move the average's parameters towards the model's; its buffers (power-iteration vectors, BatchNorm statistics)
+    become copies of the model's, which ``standing_statistics`` replaces for BatchNorm before the average is used."""
     torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
     buffers = list(ema.buffers())
     if buffers:
         torch._foreach_copy_(buffers, list(model.buffers()))
+
+
+STANDING_BATCHES = 32
+STANDING_SEED = 20181004  # its own noise stream: the training noise, and so the run, stays as it was
+
+
+@torch.no_grad()
+def standing_statistics(generator: nn.Module, latent_dim: int, num_classes: int, device: torch.device,
+                        batches: int = STANDING_BATCHES, batch_size: int = 64) -> None:
+    """Re-estimate every BatchNorm layer's running statistics of ``generator`` from its own activations ("standing
+    statistics", Brock et al. 2019): the mean over ``batches`` batches of fresh latents (classes in turn), in float32.
+
+    A generator average copies the training generator's running statistics, which belong to other weights: after
+    dcgan's 7,000 default steps the copied variances were 0.5-1.4x the average's own per channel (median 1.05-1.10x
+    per layer; benchmarks/RESULTS.md), so its eval-mode samples were normalised with another network's scale.
+    Without BatchNorm layers this does nothing."""
+    norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    was_training = [m.training for m in norms]
+    noise = torch.Generator().manual_seed(STANDING_SEED)
+    labels = classes_in_turn(batches * batch_size, num_classes)
+    try:
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # a cumulative average over the batches, each weighted equally
+            m.train()
+        for i in range(batches):
+            z = torch.randn(batch_size, latent_dim, generator=noise).to(device)
+            y = labels[i * batch_size:(i + 1) * batch_size].to(device) if labels is not None else None
+            generator(z, y)
+    finally:
+        for m, momentum, training in zip(norms, momenta, was_training):
+            m.momentum = momentum
+            m.train(training)
 
 
 @torch.no_grad()

@@ -25,7 +25,7 @@ from ganzoo.specs import Loss, Penalty
 from ganzoo.train import distributed
 from ganzoo.train.augment import augment
 from ganzoo.train.guard import NonFiniteGuard
-from ganzoo.train.models import Networks, ema_decay, update_ema
+from ganzoo.train.models import Networks, ema_decay
 
 __all__ = ["critic_step", "generator_step", "optimizer_step", "penalty_grad", "penalty_point", "penalty_this_update"]
 
@@ -139,8 +139,7 @@ def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: di
     g_loss = generator_loss(logits, real_logits) if loss.generator_takes_real else generator_loss(logits)
     optimizer_step(g_loss, nets.opt_g, nets.scaler_g, nets.G, grad_clip, guard)
     nets.D.requires_grad_(True)
-    if nets.G_ema is not None:
-        update_ema(nets.G_ema, nets.G, ema_decay(ema, step))
+    nets.update_average(ema_decay(ema, step))
     return {"g_loss": g_loss}
 
 

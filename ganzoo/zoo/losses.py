@@ -1,5 +1,5 @@
 """Built-in losses plugin: bce, hinge, wasserstein, wgan_gp (Wasserstein + two-sided gradient penalty), wgan_gp_drift
-(wgan_gp plus ProGAN's drift term), and the relativistic average losses ragan and rahinge."""
+(wgan_gp plus ProGAN's drift term), bce_r1 (bce + R1), and the relativistic average losses ragan and rahinge."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ def register_losses(register):
                   description="Wasserstein loss + two-sided gradient penalty, lambda 10 (Gulrajani et al. 2017)",
                   kind="wasserstein", penalty=Penalty(kind="two_sided", weight=10.0, center=1.0),
                   requires=frozenset({"penalty"})))
+    # gamma 1: between StyleGAN2-ADA's heuristic for 32x32 (0.0002 * 32^2 / 64 = 0.003) and the 10 Mescheder et al. used
+    # from 64x64 up; not tuned here, --penalty-weight sets it
+    register(Loss(name="bce_r1",
+                  description="bce + R1: gamma / 2 * E||grad D(x)||^2 on real data, gamma 1 (Mescheder et al. 2018)",
+                  kind="bce", penalty=Penalty(kind="r1", weight=1.0), requires=frozenset({"penalty"}),
+                  label_smoothing=True))
     for kind, name, what in (("bce", "ragan", "relativistic average GAN, BCE form"),
                              ("hinge", "rahinge", "relativistic average hinge loss")):
         register(Loss(name=name,

@@ -11,7 +11,9 @@ import torch
 from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.registry import default_registry
 from ganzoo.train import resolve_config
+from ganzoo.train.models import standing_statistics
 from ganzoo.train.run import read_metrics
+from ganzoo.train.sample import load_generator
 from tests.train.helpers import assert_same_tensors, checkpoint_tensors, tiny_run
 
 TIMINGS = ("samples_per_s", "elapsed_s")  # wall-clock numbers: the only ones two identical runs may differ in
@@ -51,6 +53,18 @@ def test_same_config_twice_is_bit_identical(tmp_path: Path, arch: str, dataset: 
     assert_same_tensors(checkpoint_tensors(tmp_path / "a"), checkpoint_tensors(tmp_path / "b"))
 
 
+def test_the_saved_average_holds_batchnorm_statistics_of_its_own(tmp_path: Path) -> None:
+    tiny_run(tmp_path, "dcgan", "digits", steps=4, ema=0.999)
+    tensors = checkpoint_tensors(tmp_path)
+    names = [k.removeprefix("G_ema/") for k in tensors if k.startswith("G_ema/") and k.endswith("running_var")]
+    assert names and not any(torch.equal(tensors[f"G_ema/{n}"], tensors[f"G/{n}"]) for n in names)
+    loaded = load_generator(default_registry(), tmp_path, "last", "cpu")
+    loaded.generator.to(memory_format=torch.channels_last)  # the average's layout in training: the same convolutions
+    saved = [b.clone() for b in loaded.generator.buffers()]
+    standing_statistics(loaded.generator, loaded.latent_dim, 0, torch.device("cpu"))
+    assert all(torch.equal(a, b) for a, b in zip(saved, loaded.generator.buffers()))
+
+
 def test_different_seeds_differ(tmp_path: Path) -> None:
     tiny_run(tmp_path / "a", "wgan_gp", "ring", steps=2, seed=1)
     tiny_run(tmp_path / "b", "wgan_gp", "ring", steps=2, seed=2)
@@ -70,6 +84,16 @@ def test_resume_ends_with_the_same_weights_as_a_straight_run(tmp_path: Path, arc
     straight = [r for r in _losses(tmp_path / "straight") if "d_loss" in r]
     split = [r for r in _losses(tmp_path / "split") if "d_loss" in r]
     assert straight == split
+
+
+def test_r1_trains_a_conv_critic_without_normalisation_with_the_lazy_penalty(tmp_path: Path) -> None:
+    result = tiny_run(tmp_path, "wgan_gp", "digits", steps=4, loss="bce_r1", penalty_every=2, augment="translation",
+                      extra_sets=("norm=none",))
+    assert result.status == "finished" and result.step == 4
+    config = json.loads((tmp_path / "config.json").read_text())["config"]
+    assert config["loss"] == "bce_r1"
+    logged = [r for r in read_metrics(tmp_path) if "d_loss" in r]
+    assert logged and all(r["gp"] > 0 and torch.isfinite(torch.tensor(r["d_loss"])) for r in logged)
 
 
 def test_validation_records_carry_the_training_time_across_a_resume(tmp_path: Path) -> None:
@@ -118,6 +142,7 @@ def test_early_stopping_stops(tmp_path: Path) -> None:
 @pytest.mark.parametrize("options, sets, message", [
     ({"arch": "wgan_gp", "loss": "wasserstein"}, [], "needs a critic Lipschitz by construction"),
     ({"arch": "dcgan", "loss": "wgan_gp"}, [], "without BatchNorm"),
+    ({"arch": "dcgan", "loss": "bce_r1"}, [], "without BatchNorm"),
     ({"arch": "dcgan", "dataset": "ring"}, [], "models images, but dataset 'ring' holds points"),
     ({"arch": "wgan_gp", "steps": 0}, [], "--steps must be at least 1"),
     ({"arch": "wgan_gp", "batch_size": -3}, [], "--batch-size must be at least 1"),

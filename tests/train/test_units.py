@@ -8,20 +8,21 @@ import copy
 import pytest
 import torch
 
+from ganzoo.nets import ConvGenerator
 from ganzoo.registry import default_registry
 from ganzoo.train import distributed
 from ganzoo.train.batches import Batches
 from ganzoo.train.cadence import Cadence
 from ganzoo.train.config import data_request, resolve_config
-from ganzoo.train.models import Networks, build_networks
+from ganzoo.train.models import Networks, build_networks, standing_statistics
 from ganzoo.train.steps import critic_step, generator_step
 
 WORLD = distributed.World()
 
 
-def _networks(arch: str = "wgan_gp", **options) -> tuple[Networks, object]:
+def _networks(arch: str = "wgan_gp", *settings: str, **options) -> tuple[Networks, object]:
     resolved = resolve_config(default_registry(), {"arch": arch, "dataset": "ring", "batch_size": 16, **options},
-                              ["hidden=8", "depth=2", "data.n=200"])
+                              ["hidden=8", "depth=2", "data.n=200", *settings])
     info = resolved.dataset.load(data_request(resolved.config)).info
     return build_networks(resolved.arch, resolved.config, info, torch.device("cpu"), 0, WORLD), resolved
 
@@ -62,12 +63,33 @@ def test_the_hand_derived_critic_gradient_is_the_same_step_as_the_double_backwar
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_r1_by_hand_is_the_same_step_as_the_double_backward() -> None:
+    """bce_r1 takes D's input gradient at the real samples alone: the hand-derived critic gradient and autograd's
+    double backward agree on it, and the penalty is gamma / 2 * mean ||grad D(x)||^2 there."""
+    by_hand, _ = _networks("vanilla")
+    assert by_hand.critic_layers is not None
+    autograd = copy.deepcopy(by_hand)
+    autograd.critic_layers = None
+    r1 = default_registry().get("loss", "bce_r1")
+    assert r1.penalty is not None and r1.penalty.on == "real"
+    real = torch.randn(16, 2)
+    x = real.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(by_hand.D(x).sum(), x)
+    expected = r1.penalty.weight / 2 * grad.pow(2).sum(1).mean()
+    logs = [critic_step(nets, real, None, r1, r1.penalty, torch.Generator().manual_seed(3), WORLD)
+            for nets in (by_hand, autograd)]
+    for log in logs:
+        torch.testing.assert_close(log["gp"], expected.detach(), rtol=1e-5, atol=1e-7)
+    for a, b in zip(by_hand.D.parameters(), autograd.D.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_every_path_logs_the_same_record() -> None:
     """By hand, through the fused tail, a kind without a penalty, a plugin's own loss: one record, the kernel's
     statistics included (d_acc), the penalty's only where there is one."""
     registry = default_registry()
     real = torch.randn(16, 2)
-    for arch, loss_name, with_penalty in (("wgan_gp", "wgan_gp", True), ("vanilla", "bce", False),
+    for arch, loss_name, with_penalty in (("wgan_gp", "wgan_gp", True), ("vanilla", "bce_r1", True), ("vanilla", "bce", False),
                                           ("vanilla", "wgan_gp_drift", False), ("vanilla", "ragan", False)):
         nets, _ = _networks(arch)
         loss = registry.get("loss", loss_name)
@@ -115,6 +137,44 @@ def test_a_generator_update_moves_g_alone_and_its_average() -> None:
     assert all(p.requires_grad for p in nets.D.parameters())  # frozen for the update only
     assert not any(torch.equal(a, b) for a, b in zip(g_before, nets.G.parameters()))
     assert not any(torch.equal(a, b) for a, b in zip(ema_before, nets.G_ema.parameters()))
+
+
+def test_standing_statistics_are_the_generators_own_batch_statistics() -> None:
+    torch.manual_seed(0)
+    G = ConvGenerator(latent_dim=8, channels=1, size=16, base=8)
+    for m in G.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):  # statistics that belong to other weights, as G_ema's copies do
+            m.running_mean.fill_(0.5)
+            m.running_var.fill_(3.0)
+    G.eval()
+    norms = [m for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    standing_statistics(G, 8, 0, torch.device("cpu"), batches=8, batch_size=64)
+    assert not G.training and all(not m.training and m.momentum == 0.1 for m in norms)
+    # the first layer's input statistics, measured directly on fresh latents: the estimate of 512 samples is close
+    z = torch.randn(4096, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        h = torch.nn.functional.conv_transpose2d(z[:, :, None, None], G.net[0].weight)
+    torch.testing.assert_close(norms[0].running_mean, h.mean((0, 2, 3)), atol=0.05, rtol=0)
+    torch.testing.assert_close(norms[0].running_var, h.var((0, 2, 3)), atol=0, rtol=0.15)
+    again = copy.deepcopy(G)
+    standing_statistics(again, 8, 0, torch.device("cpu"), batches=8, batch_size=64)  # its own noise: repeatable
+    assert all(torch.equal(a, b) for a, b in zip(G.buffers(), again.buffers()))
+
+
+def test_the_average_gets_its_own_statistics_before_it_is_used_and_training_never_reads_them() -> None:
+    nets, resolved = _networks("vanilla", "g_batchnorm=on", ema=0.999)
+    assert nets.G_ema is not None and nets.average_statistics_stale
+    generator_step(nets, resolved.loss, torch.Generator().manual_seed(0), WORLD, 16, 0, step=1, ema=0.999)
+    copied = [b.clone() for b in nets.G_ema.buffers()]
+    assert all(torch.equal(a, b) for a, b in zip(copied, nets.G.buffers()))  # update_ema copies G's
+    sampler = nets.sampler()
+    assert sampler is nets.G_ema and not nets.average_statistics_stale
+    own = [b.clone() for b in nets.G_ema.buffers()]
+    assert not all(torch.equal(a, b) for a, b in zip(copied, own))
+    nets.settle_average()  # nothing changed since: nothing to do
+    assert all(torch.equal(a, b) for a, b in zip(own, nets.G_ema.buffers()))
+    generator_step(nets, resolved.loss, torch.Generator().manual_seed(1), WORLD, 16, 0, step=2, ema=0.999)
+    assert nets.average_statistics_stale
 
 
 def test_a_loss_that_scores_real_data_needs_the_real_batch() -> None:
