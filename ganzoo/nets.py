@@ -13,7 +13,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
-__all__ = ["MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "dcgan_init", "NORMS"]
+__all__ = ["MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "dcgan_init", "minibatch_stddev",
+           "NORMS"]
 
 NORMS = ("batch", "layer", "none", "spectral")
 
@@ -86,6 +87,18 @@ class MLPDiscriminator(nn.Module):
         return out
 
 
+def minibatch_stddev(x: torch.Tensor, group_size: int) -> torch.Tensor:
+    """Append one feature map: the standard deviation of each feature over a group of samples, averaged over features
+    and pixels. Groups take every (B / G)-th sample, as in the paper's code. G is the largest divisor of the batch that is
+    at most ``group_size`` (the paper requires the batch to be a multiple of it; here any batch works)."""
+    batch, channels, height, width = x.shape
+    group = max(d for d in range(1, min(group_size, batch) + 1) if batch % d == 0)
+    y = x.reshape(group, -1, channels, height, width)
+    y = (y - y.mean(dim=0)).square().mean(dim=0).add(1e-8).sqrt()  # (B / G, C, H, W): stddev over each group
+    y = y.mean(dim=(1, 2, 3)).view(1, -1, 1, 1, 1).expand(group, -1, 1, height, width)
+    return torch.cat([x, y.reshape(batch, 1, height, width)], dim=1)
+
+
 def _norm2d(kind: str, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels)
@@ -153,10 +166,14 @@ class ConvDiscriminator(nn.Module):
     ``norm`` is ``"batch"`` (DCGAN), ``"layer"`` (WGAN-GP's recommendation), ``"none"`` or ``"spectral"`` (Miyato et al.
     2018: every convolution's weight divided by its largest singular value, estimated by one power iteration a training
     forward, and no norm layer; the class projection, if any, keeps its own scale).
+
+    ``mbstd_group`` > 1 appends ProGAN's minibatch standard deviation (Karras et al. 2018) to the 4x4 features before
+    the head: a feature of how varied the batch is, which a generator covering less of the data than it should cannot
+    match. It reads only the head's input; the class projection reads the features without it.
     """
 
     def __init__(self, channels: int, size: int, base: int, norm: str = "batch", num_classes: int = 0,
-                 max_channels: int = 512):
+                 max_channels: int = 512, mbstd_group: int = 0):
         super().__init__()
         n_down = int(math.log2(size)) - 2
         widths = [min(base * 2 ** i, max_channels) for i in range(n_down)]
@@ -165,7 +182,8 @@ class ConvDiscriminator(nn.Module):
             layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=norm in ("none", "spectral")), _norm2d(norm, w_out),
                        nn.LeakyReLU(0.2, True)]
         self.features = nn.Sequential(*layers)
-        self.head = nn.Conv2d(widths[-1], 1, 4, 1, 0)
+        self.mbstd_group = mbstd_group
+        self.head = nn.Conv2d(widths[-1] + (1 if mbstd_group > 1 else 0), 1, 4, 1, 0)
         if norm == "spectral":
             for conv in [m for m in self.modules() if isinstance(m, nn.Conv2d)]:
                 spectral_norm(conv)
@@ -176,7 +194,7 @@ class ConvDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         h = self.features(x)
-        out = self.head(h).flatten()
+        out = self.head(minibatch_stddev(h, self.mbstd_group) if self.mbstd_group > 1 else h).flatten()
         if self.embed is not None:
             out = out + (self.embed(y) * h.sum(dim=(2, 3))).sum(dim=1)
         return out

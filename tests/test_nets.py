@@ -122,3 +122,37 @@ def test_a_spectral_critic_divides_every_convolution_by_its_largest_singular_val
     assert sigmas == pytest.approx([1.0] * 4, rel=1e-3)
     originals = [float(torch.linalg.matrix_norm(m.parametrizations.weight.original.flatten(1), ord=2)) for m in convs]
     assert all(abs(s - 1.0) > 0.05 for s in originals)  # the division does the work, not the initial weights
+
+
+def test_the_minibatch_stddev_head_reads_the_spread_of_a_samples_group_and_nothing_else() -> None:
+    """``--set mbstd_group=4``: a sample's logit depends on the other samples of its group (every (B / 4)-th sample)
+    and on no other; without it, on none. Evaluated in eval mode without norm layers, so that only the feature couples
+    the samples."""
+    torch.manual_seed(0)
+    x = torch.randn(8, 1, 16, 16)
+    for group, coupled in ((4, (2, 4, 6)), (0, ())):
+        d = ConvDiscriminator(1, 16, 8, "none", mbstd_group=group).eval()
+        assert d.head.in_channels == 16 + (1 if group else 0)
+        with torch.no_grad():
+            before = d(x)
+            for other in range(1, 8):
+                changed = x.clone()
+                changed[other] += 1.0
+                moved = not torch.equal(d(changed)[0], before[0])
+                assert moved == (other in coupled), (group, other)
+
+
+def test_dcgan_takes_the_minibatch_stddev_and_refuses_a_negative_group() -> None:
+    from ganzoo.errors import ConfigError
+    from ganzoo.specs import DataInfo
+    from ganzoo.zoo.architectures import DCGAN
+    from ganzoo.zoo.builders import build_dcgan
+
+    info = DataInfo(kind="images", shape=(1, 16, 16), num_classes=10)
+    d = build_dcgan(info, {**DCGAN.hyperparameters, "base_channels": 8, "mbstd_group": 4}, 10).discriminator
+    assert d.mbstd_group == 4 and d.head.in_channels == 17
+    assert d(torch.randn(6, 1, 16, 16), torch.arange(6) % 10).shape == (6,)  # 4 does not divide 6: groups of 3
+    assert build_dcgan(info, DCGAN.hyperparameters, 0).discriminator.head.in_channels == 128  # off by default
+    assert build_dcgan(info, {**DCGAN.hyperparameters, "mbstd_group": 1}, 0).discriminator.head.in_channels == 128
+    with pytest.raises(ConfigError, match=r"mbstd_group=-4 must be a group size \(0 or 1: off\)"):
+        build_dcgan(info, {**DCGAN.hyperparameters, "mbstd_group": -4}, 0)

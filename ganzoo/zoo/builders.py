@@ -56,8 +56,11 @@ def build_dcgan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> 
         raise ConfigError(f"norm={hp['norm']!r} is not one of {', '.join(NORMS)}")
     channels, size = _square_image(info, "dcgan", 8)
     latent = _latent(hp, info, 100, 100)
+    mbstd = hp.get("mbstd_group", 0)
+    if not isinstance(mbstd, int) or mbstd < 0:
+        raise ConfigError(f"mbstd_group={mbstd!r} must be a group size (0 or 1: off), e.g. --set mbstd_group=4")
     g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes)
-    d = ConvDiscriminator(channels, size, hp["base_channels"], hp["norm"], num_classes)
+    d = ConvDiscriminator(channels, size, hp["base_channels"], hp["norm"], num_classes, mbstd_group=mbstd)
     dcgan_init(g)
     dcgan_init(d)
     return GanModels(generator=g, discriminator=d, latent_dim=latent)

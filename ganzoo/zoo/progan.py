@@ -16,13 +16,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.errors import ConfigError
+from ganzoo.nets import minibatch_stddev
 from ganzoo.specs import DataInfo, GanModels, Plan
 
 __all__ = [
     "EqualizedConv2d",
     "EqualizedLinear",
     "PixelNorm",
-    "minibatch_stddev",
     "ProGANGenerator",
     "ProGANDiscriminator",
     "GrowthSchedule",
@@ -70,18 +70,6 @@ class PixelNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
-
-
-def minibatch_stddev(x: torch.Tensor, group_size: int) -> torch.Tensor:
-    """Append one feature map: the standard deviation of each feature over a group of samples, averaged over features
-    and pixels. Groups take every (B / G)-th sample, as in the paper's code. G is the largest divisor of the batch that is
-    at most ``group_size`` (the paper requires the batch to be a multiple of it; here any batch works)."""
-    batch, channels, height, width = x.shape
-    group = max(d for d in range(1, min(group_size, batch) + 1) if batch % d == 0)
-    y = x.reshape(group, -1, channels, height, width)
-    y = (y - y.mean(dim=0)).square().mean(dim=0).add(1e-8).sqrt()  # (B / G, C, H, W): stddev over each group
-    y = y.mean(dim=(1, 2, 3)).view(1, -1, 1, 1, 1).expand(group, -1, 1, height, width)
-    return torch.cat([x, y.reshape(batch, 1, height, width)], dim=1)
 
 
 def _channels(resolution: int, fmap_base: int, fmap_max: int) -> int:

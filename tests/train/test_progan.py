@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ganzoo.errors import ConfigError, DataError, GanzooWarning
+from ganzoo.nets import minibatch_stddev
 from ganzoo.registry import default_registry
 from ganzoo.specs import DataInfo
 from ganzoo.train.run import read_metrics
@@ -21,7 +22,6 @@ from ganzoo.zoo.progan import (
     PixelNorm,
     ProGANDiscriminator,
     ProGANGenerator,
-    minibatch_stddev,
 )
 from tests.train.helpers import assert_same_tensors, checkpoint_tensors, tiny_run
 
