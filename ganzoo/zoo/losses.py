@@ -27,7 +27,8 @@ def register_losses(register):
                   kind="wasserstein", penalty=Penalty(kind="two_sided", weight=10.0, center=1.0),
                   requires=frozenset({"penalty"})))
     # gamma 1: between StyleGAN2-ADA's heuristic for 32x32 (0.0002 * 32^2 / 64 = 0.003) and the 10 Mescheder et al. used
-    # from 64x64 up; not tuned here, --penalty-weight sets it
+    # from 64x64 up; --penalty-weight sets it. Not tuned: on Fashion-MNIST with dcgan's nets and a BN-free critic, 0.1
+    # beat 1 at 4,000 steps but both trailed dcgan's BatchNorm critic (benchmarks/RESULTS.md, session 23)
     register(Loss(name="bce_r1",
                   description="bce + R1: gamma / 2 * E||grad D(x)||^2 on real data, gamma 1 (Mescheder et al. 2018)",
                   kind="bce", penalty=Penalty(kind="r1", weight=1.0), requires=frozenset({"penalty"}),
