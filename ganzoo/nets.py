@@ -99,6 +99,22 @@ def minibatch_stddev(x: torch.Tensor, group_size: int) -> torch.Tensor:
     return torch.cat([x, y.reshape(batch, 1, height, width)], dim=1)
 
 
+class MinibatchStddev(nn.Module):
+    """``minibatch_stddev`` as a layer that a critic's config can switch off: a group of 0 or 1 passes the features
+    through and adds no channel (a group of one sample has no spread to read)."""
+
+    def __init__(self, group_size: int):
+        super().__init__()
+        self.group_size = group_size
+        self.extra_channels = 1 if group_size > 1 else 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return minibatch_stddev(x, self.group_size) if self.extra_channels else x
+
+    def extra_repr(self) -> str:
+        return f"group_size={self.group_size}"
+
+
 def _norm2d(kind: str, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels)
@@ -182,8 +198,8 @@ class ConvDiscriminator(nn.Module):
             layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=norm in ("none", "spectral")), _norm2d(norm, w_out),
                        nn.LeakyReLU(0.2, True)]
         self.features = nn.Sequential(*layers)
-        self.mbstd_group = mbstd_group
-        self.head = nn.Conv2d(widths[-1] + (1 if mbstd_group > 1 else 0), 1, 4, 1, 0)
+        self.mbstd = MinibatchStddev(mbstd_group)
+        self.head = nn.Conv2d(widths[-1] + self.mbstd.extra_channels, 1, 4, 1, 0)
         if norm == "spectral":
             for conv in [m for m in self.modules() if isinstance(m, nn.Conv2d)]:
                 spectral_norm(conv)
@@ -194,7 +210,7 @@ class ConvDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
         h = self.features(x)
-        out = self.head(minibatch_stddev(h, self.mbstd_group) if self.mbstd_group > 1 else h).flatten()
+        out = self.head(self.mbstd(h)).flatten()
         if self.embed is not None:
             out = out + (self.embed(y) * h.sum(dim=(2, 3))).sum(dim=1)
         return out

@@ -150,7 +150,7 @@ def test_dcgan_takes_the_minibatch_stddev_and_refuses_a_negative_group() -> None
 
     info = DataInfo(kind="images", shape=(1, 16, 16), num_classes=10)
     d = build_dcgan(info, {**DCGAN.hyperparameters, "base_channels": 8, "mbstd_group": 4}, 10).discriminator
-    assert d.mbstd_group == 4 and d.head.in_channels == 17
+    assert d.mbstd.group_size == 4 and d.head.in_channels == 17
     assert d(torch.randn(6, 1, 16, 16), torch.arange(6) % 10).shape == (6,)  # 4 does not divide 6: groups of 3
     assert build_dcgan(info, DCGAN.hyperparameters, 0).discriminator.head.in_channels == 128  # off by default
     assert build_dcgan(info, {**DCGAN.hyperparameters, "mbstd_group": 1}, 0).discriminator.head.in_channels == 128

@@ -49,6 +49,14 @@ def build_vanilla(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -
     return GanModels(generator=g, discriminator=d, latent_dim=latent)
 
 
+def minibatch_group(hp: Mapping[str, Any]) -> int:
+    """A critic's ``mbstd_group`` (dcgan's and progan's), absent in configs written before dcgan had it."""
+    group = hp.get("mbstd_group", 0)
+    if not isinstance(group, int) or isinstance(group, bool) or group < 0:
+        raise ConfigError(f"mbstd_group={group!r} must be a group size (0 or 1: off), e.g. --set mbstd_group=4")
+    return group
+
+
 def build_dcgan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> GanModels:
     """Radford et al. 2016: transposed-conv G (BatchNorm, ReLU, tanh), strided-conv D (BatchNorm, LeakyReLU 0.2)."""
     _positive(hp, "base_channels")
@@ -56,9 +64,7 @@ def build_dcgan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> 
         raise ConfigError(f"norm={hp['norm']!r} is not one of {', '.join(NORMS)}")
     channels, size = _square_image(info, "dcgan", 8)
     latent = _latent(hp, info, 100, 100)
-    mbstd = hp.get("mbstd_group", 0)
-    if not isinstance(mbstd, int) or mbstd < 0:
-        raise ConfigError(f"mbstd_group={mbstd!r} must be a group size (0 or 1: off), e.g. --set mbstd_group=4")
+    mbstd = minibatch_group(hp)
     g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes)
     d = ConvDiscriminator(channels, size, hp["base_channels"], hp["norm"], num_classes, mbstd_group=mbstd)
     dcgan_init(g)

@@ -16,8 +16,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.errors import ConfigError
-from ganzoo.nets import minibatch_stddev
+from ganzoo.nets import MinibatchStddev
 from ganzoo.specs import DataInfo, GanModels, Plan
+from ganzoo.zoo.builders import minibatch_group
 
 __all__ = [
     "EqualizedConv2d",
@@ -141,15 +142,14 @@ class ProGANDiscriminator(nn.Module):
         super().__init__()
         self.max_level = int(math.log2(size)) - 2
         self.level, self.alpha = self.max_level, 1.0
-        self.mbstd_group = mbstd_group
+        self.mbstd = MinibatchStddev(mbstd_group)
         nf = [_channels(4 * 2 ** k, fmap_base, fmap_max) for k in range(self.max_level + 1)]
         self.from_rgb = nn.ModuleList([EqualizedConv2d(channels, n, 1, equalized=equalized) for n in nf])
         self.blocks = nn.ModuleList([nn.Identity()])
         for k in range(1, self.max_level + 1):
             self.blocks.append(nn.ModuleList([EqualizedConv2d(nf[k], nf[k], 3, equalized=equalized),
                                               EqualizedConv2d(nf[k], nf[k - 1], 3, equalized=equalized)]))
-        extra = 1 if mbstd_group > 1 else 0
-        self.conv4 = EqualizedConv2d(nf[0] + extra, nf[0], 3, equalized=equalized)
+        self.conv4 = EqualizedConv2d(nf[0] + self.mbstd.extra_channels, nf[0], 3, equalized=equalized)
         self.dense = EqualizedLinear(nf[0] * 16, nf[0], equalized=equalized)
         self.out = EqualizedLinear(nf[0], 1, gain=1.0, equalized=equalized)
 
@@ -170,9 +170,7 @@ class ProGANDiscriminator(nn.Module):
                 h = torch.lerp(old, h, self.alpha)
             for k in range(self.level - 1, 0, -1):
                 h = self._block(k, h)
-        if self.mbstd_group > 1:
-            h = minibatch_stddev(h, self.mbstd_group)
-        h = _act(self.conv4(h))
+        h = _act(self.conv4(self.mbstd(h)))
         h = _act(self.dense(h.flatten(1)))
         return self.out(h).squeeze(1)
 
@@ -238,7 +236,8 @@ def _check_hparams(info: DataInfo, hp: Mapping[str, Any]) -> tuple[int, int]:
     for key in ("latent_dim", "fmap_base", "fmap_max"):
         if not isinstance(hp[key], int) or hp[key] < 1:
             raise ConfigError(f"{key}={hp[key]!r} must be a positive integer: e.g. --set {key}=128")
-    for key in ("fade_images", "stable_images", "mbstd_group"):
+    minibatch_group(hp)
+    for key in ("fade_images", "stable_images"):
         if not isinstance(hp[key], int) or hp[key] < 0:
             raise ConfigError(f"{key}={hp[key]!r} must be a non-negative integer")
     return channels, height

@@ -179,6 +179,7 @@ def test_too_few_steps_for_the_schedule_warns_with_the_steps_needed(tmp_path: Pa
     ({"dataset": "digits", "image_size": 12}, [], "image size 12 is not a power of two"),
     ({"dataset": "digits"}, ["batch_sizes={\"12\": 8}"], "batch_sizes entry '12'"),
     ({"dataset": "digits"}, ["fade_images=-1"], "fade_images=-1 must be a non-negative integer"),
+    ({"dataset": "digits"}, ["mbstd_group=-4"], r"mbstd_group=-4 must be a group size \(0 or 1: off\)"),  # as dcgan's
 ])
 def test_bad_progan_settings_are_refused(tmp_path: Path, options: dict, sets: list, message: str) -> None:
     options = dict(options)
