@@ -123,31 +123,59 @@ def _norm2d(kind: str, channels: int) -> nn.Module:
     return nn.Identity()
 
 
+class ClassBatchNorm2d(nn.Module):
+    """BatchNorm whose gain and bias are looked up per class (Miyato & Koyama 2018, BigGAN's generator): the class sets
+    each channel's scale and offset at every resolution, where a one-hot input reaches only the first layer. Starts as
+    plain BatchNorm: gains 1, biases 0."""
+
+    def __init__(self, channels: int, num_classes: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.gain = nn.Embedding(num_classes, channels)
+        self.bias = nn.Embedding(num_classes, channels)
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        h = self.norm(x)
+        # in h's dtype: under bf16 autocast an fp32 gain would promote the activations back to fp32
+        return torch.addcmul(self.bias(y).to(h.dtype)[:, :, None, None], h, self.gain(y).to(h.dtype)[:, :, None, None])
+
+
 class ConvGenerator(nn.Module):
     """DCGAN generator: z -> 4x4 by a transposed conv, then x2 transposed convs (BatchNorm + ReLU) up to ``size``, tanh.
 
     Depth follows the size: log2(size) - 2 upsamplings; channels halve on the way up from ``base * 2^(n - 1)`` (capped).
+    A conditional generator reads its class as a one-hot vector joined to the noise (``class_norm=False``, Mirza &
+    Osindero 2014) or through class-conditional BatchNorm in every block (``class_norm=True``).
     """
 
-    def __init__(self, latent_dim: int, channels: int, size: int, base: int, num_classes: int = 0, max_channels: int = 512):
+    def __init__(self, latent_dim: int, channels: int, size: int, base: int, num_classes: int = 0, max_channels: int = 512,
+                 class_norm: bool = False):
         super().__init__()
         self.num_classes = num_classes
+        self.one_hot_input = bool(num_classes) and not class_norm
         n_up = int(math.log2(size)) - 2
         widths = [min(base * 2 ** (n_up - 1 - i), max_channels) for i in range(n_up)]
-        layers: list[nn.Module] = [nn.ConvTranspose2d(latent_dim + num_classes, widths[0], 4, 1, 0, bias=False),
-                                   nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
+
+        def norm(width: int) -> nn.Module:
+            return ClassBatchNorm2d(width, num_classes) if num_classes and class_norm else nn.BatchNorm2d(width)
+
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(latent_dim + (num_classes if self.one_hot_input else 0), widths[0], 4, 1, 0, bias=False),
+            norm(widths[0]), nn.ReLU(True)]
         for w_in, w_out in zip(widths, widths[1:]):
-            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), norm(w_out), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
-        if self.num_classes:
+        if self.one_hot_input:
             z = torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], dim=1)
         layers = list(self.net)
         h = project_to_4x4(z, layers[0].weight) if self.matrix_layers else layers[0](z[:, :, None, None])
         for layer in layers[1:-2]:
-            h = layer(h)
+            h = layer(h, y) if isinstance(layer, ClassBatchNorm2d) else layer(h)
         last = layers[-2]
         h = upsample_to_one_channel(h, last.weight) if last.out_channels == 1 and self.matrix_layers else last(h)
         return layers[-1](h)
@@ -237,6 +265,6 @@ def dcgan_init(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ganzoo.nets import (
+    ClassBatchNorm2d,
     ConvDiscriminator,
     ConvGenerator,
     MLPDiscriminator,
@@ -156,3 +157,65 @@ def test_dcgan_takes_the_minibatch_stddev_and_refuses_a_negative_group() -> None
     assert build_dcgan(info, {**DCGAN.hyperparameters, "mbstd_group": 1}, 0).discriminator.head.in_channels == 128
     with pytest.raises(ConfigError, match=r"mbstd_group=-4 must be a group size \(0 or 1: off\)"):
         build_dcgan(info, {**DCGAN.hyperparameters, "mbstd_group": -4}, 0)
+
+
+def test_class_batchnorm_normalises_over_the_batch_then_scales_and_shifts_each_sample_by_its_class() -> None:
+    torch.manual_seed(0)
+    norm = ClassBatchNorm2d(5, 3).double()
+    with torch.no_grad():
+        norm.gain.weight.normal_()
+        norm.bias.weight.normal_()
+    x, y = torch.randn(6, 5, 4, 4, dtype=torch.float64), torch.tensor([0, 2, 2, 1, 0, 2])
+    expected = F.batch_norm(x, None, None, training=True) * norm.gain.weight[y][:, :, None, None] \
+        + norm.bias.weight[y][:, :, None, None]
+    torch.testing.assert_close(norm(x, y), expected)
+    fresh = ClassBatchNorm2d(5, 3).double().eval()  # starts as plain BatchNorm, whatever the class
+    torch.testing.assert_close(fresh(x, y), F.batch_norm(x, torch.zeros(5).double(), torch.ones(5).double()))
+    x.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x, g, b: ClassBatchNorm2d.forward(norm, x, y), (x, norm.gain.weight,
+                                                                                              norm.bias.weight))
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the class's scale must not promote bf16 activations to fp32
+        assert norm.float()(x.float().to(torch.bfloat16), y).dtype == torch.bfloat16
+
+
+def test_a_class_norm_generator_reads_its_class_in_every_block_and_not_as_an_input() -> None:
+    torch.manual_seed(0)
+    G = ConvGenerator(8, 1, 16, 4, num_classes=3, class_norm=True)
+    dcgan_init(G)  # the builder's start: it must leave the class gains at 1 and biases at 0
+    norms = [m for m in G.modules() if isinstance(m, ClassBatchNorm2d)]
+    assert len(norms) == 2 and G.net[0].weight.shape[0] == 8  # no one-hot channels in the first layer
+    assert all(torch.equal(m.gain.weight, torch.ones_like(m.gain.weight)) for m in norms)
+    with torch.no_grad():
+        for m in norms:
+            m.bias.weight.normal_()
+    G.eval()
+    z = torch.randn(1, 8).expand(3, 8)
+    with torch.no_grad():
+        out = G(z, torch.tensor([0, 1, 2]))
+        assert not torch.equal(out[0], out[1]) and not torch.equal(out[1], out[2])
+        plain = G(z, torch.tensor([1, 1, 1]))
+        G.to(memory_format=torch.channels_last)
+        torch.testing.assert_close(G(z, torch.tensor([1, 1, 1])), plain)
+
+
+def test_dcgan_and_wgan_gp_take_class_batchnorm_and_refuse_it_where_it_means_nothing() -> None:
+    from ganzoo.errors import ConfigError
+    from ganzoo.specs import DataInfo
+    from ganzoo.zoo.architectures import DCGAN, WGAN_GP
+    from ganzoo.zoo.builders import build_dcgan, build_wgan_gp
+
+    info = DataInfo(kind="images", shape=(1, 16, 16), num_classes=10)
+    for build, hp in ((build_dcgan, DCGAN.hyperparameters), (build_wgan_gp, WGAN_GP.hyperparameters)):
+        g = build(info, {**hp, "base_channels": 8, "g_conditioning": "batchnorm"}, 10).generator
+        assert any(isinstance(m, ClassBatchNorm2d) for m in g.modules()) and not g.one_hot_input
+        g = build(info, {**hp, "base_channels": 8}, 10).generator  # the default: the one-hot input
+        assert g.one_hot_input and not any(isinstance(m, ClassBatchNorm2d) for m in g.modules())
+        with pytest.raises(ConfigError, match="g_conditioning=batchnorm conditions the generator on classes: add "
+                                              "--conditional"):
+            build(info, {**hp, "g_conditioning": "batchnorm"}, 0)
+        with pytest.raises(ConfigError, match="g_conditioning='cbn' must be input .* or batchnorm"):
+            build(info, {**hp, "g_conditioning": "cbn"}, 10)
+    with pytest.raises(ConfigError, match="is for wgan_gp's conv generator on images"):
+        build_wgan_gp(DataInfo(kind="points", shape=(2,), num_classes=3),
+                      {**WGAN_GP.hyperparameters, "g_conditioning": "batchnorm"}, 3)
+

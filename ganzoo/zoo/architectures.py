@@ -21,8 +21,10 @@ DCGAN = Architecture(
     name="dcgan",
     description="Radford et al. 2016: transposed-conv G and strided-conv D with BatchNorm, images of any 2^k >= 8",
     build=lazy("ganzoo.zoo.builders:build_dcgan"),
-    # mbstd_group: ProGAN's minibatch standard deviation before D's head, off (0) as in the paper
-    hyperparameters={"latent_dim": 100, "base_channels": 64, "norm": "batch", "mbstd_group": 0},
+    # mbstd_group: ProGAN's minibatch standard deviation before D's head, off (0) as in the paper; g_conditioning: how
+    # a conditional G reads its class, a one-hot input (the paper's era) or class-conditional BatchNorm
+    hyperparameters={"latent_dim": 100, "base_channels": 64, "norm": "batch", "mbstd_group": 0,
+                     "g_conditioning": "input"},
     # Batch 64 (pytorch/examples' and the large-scale study's; the paper's is 128) for 4,000 steps: the images of 2,000
     # steps at 128 in twice the updates, for ~1.1x the time. At equal wall time batch 128 lost to the textbook script
     # on MNIST, batch 64 beat it, also on Fashion-MNIST; at the published protocol FID 56.0 -> 49.0 (RESULTS.md).
@@ -45,7 +47,8 @@ WGAN_GP = Architecture(
     description="Gulrajani et al. 2017: critic without BatchNorm, Wasserstein loss + gradient penalty, n_critic 5",
     build=lazy("ganzoo.zoo.builders:build_wgan_gp"),
     # hidden 128: the paper's toy code uses 512; 128 is ~3x cheaper on a CPU and covers the ring as well (README)
-    hyperparameters={"latent_dim": 0, "hidden": 128, "depth": 3, "base_channels": 64, "norm": "layer"},
+    hyperparameters={"latent_dim": 0, "hidden": 128, "depth": 3, "base_channels": 64, "norm": "layer",
+                     "g_conditioning": "input"},
     # Images: the paper's settings. 2-D points: its toy-experiment code's (batch 256, beta1 0.5, lambda 0.1); with the
     # image settings the ring is covered in 1 of 3 seeds after 2,000 steps, with these in every seed tried by step 500.
     # Points also take lr 1e-3, 8,000 steps and a linear decay to 0: at 1e-4 the ring needed 20,000 steps for 94% of

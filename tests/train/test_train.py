@@ -126,10 +126,16 @@ def test_ema_generator_is_saved_and_differs_from_g(tmp_path: Path) -> None:
     assert any(not torch.equal(tensors[k], tensors["G_ema/" + k[2:]]) for k in g_keys)
 
 
-def test_conditional_dcgan_trains(tmp_path: Path) -> None:
-    result = tiny_run(tmp_path, "dcgan", "digits", steps=2, conditional=True)
+@pytest.mark.parametrize("sets", [(), ("g_conditioning=batchnorm",)], ids=["one-hot", "class-batchnorm"])
+def test_conditional_dcgan_trains(tmp_path: Path, sets: tuple[str, ...]) -> None:
+    result = tiny_run(tmp_path, "dcgan", "digits", steps=2, conditional=True, extra_sets=sets)
     assert result.status == "finished"
     assert json.loads((tmp_path / "config.json").read_text())["config"]["conditional"] is True
+    if sets:  # the class tables are trained, averaged and saved with the rest of G
+        tensors = checkpoint_tensors(tmp_path)
+        gains = [k for k in tensors if k.startswith("G_ema/") and k.endswith("gain.weight")]
+        assert gains and all(f"G/{k[6:]}" in tensors for k in gains)
+        assert any(not torch.equal(tensors["G/" + k[6:]], torch.ones_like(tensors[k])) for k in gains)
 
 
 def test_early_stopping_stops(tmp_path: Path) -> None:
