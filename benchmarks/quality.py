@@ -148,8 +148,8 @@ SUITES: dict[str, list[Entry]] = {
     "fashion_best": [Entry("dcgan fashion-mnist 24k decay", ["--arch", "dcgan", "--dataset", "fashion_mnist", "--steps",
                                                              "24000", "--lr-decay", "linear", *inception_validation(4000)],
                            INCEPTION_NUMBERS, as_given=True)],
-    # the best recipe given the hour: the same with the decay stretched over 29,000 steps (57 minutes a seed to
-    # train on the 2-core Zen 4 in bf16, ~11 to score); seed 0 scored 15.0 where 24,000 steps scored 17.5
+    # the best recipe given the hour: the same with the decay stretched over 29,000 steps (57-62 minutes a seed
+    # to train on the 2-core Zen 4 in bf16, ~11 to score); seeds 0 / 1 / 2 scored 15.0 / 14.4 / 15.4 (24,000 steps: 16.7)
     "fashion_best_hour": [Entry("dcgan fashion-mnist 29k decay", ["--arch", "dcgan", "--dataset", "fashion_mnist",
                                                                   "--steps", "29000", "--lr-decay", "linear",
                                                                   *inception_validation(4000)],
