@@ -3,6 +3,8 @@ values and gradients, in float64 (gradcheck) and in both memory layouts."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -161,19 +163,20 @@ def test_dcgan_takes_the_minibatch_stddev_and_refuses_a_negative_group() -> None
 
 def test_class_batchnorm_normalises_over_the_batch_then_scales_and_shifts_each_sample_by_its_class() -> None:
     torch.manual_seed(0)
-    norm = ClassBatchNorm2d(5, 3).double()
-    with torch.no_grad():
-        norm.gain.weight.normal_()
-        norm.bias.weight.normal_()
+    norm = ClassBatchNorm2d(5, 3, embed_dim=4).double()
+    fresh = copy.deepcopy(norm).eval()  # starts as plain BatchNorm, whatever the class
     x, y = torch.randn(6, 5, 4, 4, dtype=torch.float64), torch.tensor([0, 2, 2, 1, 0, 2])
-    expected = F.batch_norm(x, None, None, training=True) * norm.gain.weight[y][:, :, None, None] \
-        + norm.bias.weight[y][:, :, None, None]
-    torch.testing.assert_close(norm(x, y), expected)
-    fresh = ClassBatchNorm2d(5, 3).double().eval()  # starts as plain BatchNorm, whatever the class
     torch.testing.assert_close(fresh(x, y), F.batch_norm(x, torch.zeros(5).double(), torch.ones(5).double()))
+    with torch.no_grad():
+        norm.gain.normal_()
+        norm.bias.normal_()
+    e = norm.embed.weight[y]
+    expected = F.batch_norm(x, None, None, training=True) * (1 + e @ norm.gain.t())[:, :, None, None] \
+        + (e @ norm.bias.t())[:, :, None, None]
+    torch.testing.assert_close(norm(x, y), expected)
     x.requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda x, g, b: ClassBatchNorm2d.forward(norm, x, y), (x, norm.gain.weight,
-                                                                                              norm.bias.weight))
+    assert torch.autograd.gradcheck(lambda x, *params: ClassBatchNorm2d.forward(norm, x, y),
+                                    (x, norm.gain, norm.bias, norm.embed.weight))
     with torch.autocast("cpu", dtype=torch.bfloat16):  # the class's scale must not promote bf16 activations to fp32
         assert norm.float()(x.float().to(torch.bfloat16), y).dtype == torch.bfloat16
 
@@ -184,10 +187,10 @@ def test_a_class_norm_generator_reads_its_class_in_every_block_and_not_as_an_inp
     dcgan_init(G)  # the builder's start: it must leave the class gains at 1 and biases at 0
     norms = [m for m in G.modules() if isinstance(m, ClassBatchNorm2d)]
     assert len(norms) == 2 and G.net[0].weight.shape[0] == 8  # no one-hot channels in the first layer
-    assert all(torch.equal(m.gain.weight, torch.ones_like(m.gain.weight)) for m in norms)
+    assert all(not m.gain.any() and not m.bias.any() for m in norms)  # plain BatchNorm at the start
     with torch.no_grad():
         for m in norms:
-            m.bias.weight.normal_()
+            m.bias.normal_()
     G.eval()
     z = torch.randn(1, 8).expand(3, 8)
     with torch.no_grad():

@@ -131,11 +131,11 @@ def test_conditional_dcgan_trains(tmp_path: Path, sets: tuple[str, ...]) -> None
     result = tiny_run(tmp_path, "dcgan", "digits", steps=2, conditional=True, extra_sets=sets)
     assert result.status == "finished"
     assert json.loads((tmp_path / "config.json").read_text())["config"]["conditional"] is True
-    if sets:  # the class tables are trained, averaged and saved with the rest of G
+    if sets:  # the class maps (zero at the start) are trained, averaged and saved with the rest of G
         tensors = checkpoint_tensors(tmp_path)
-        gains = [k for k in tensors if k.startswith("G_ema/") and k.endswith("gain.weight")]
-        assert gains and all(f"G/{k[6:]}" in tensors for k in gains)
-        assert any(not torch.equal(tensors["G/" + k[6:]], torch.ones_like(tensors[k])) for k in gains)
+        gains = [k for k in tensors if k.startswith("G_ema/") and k.endswith((".gain", ".embed.weight"))]
+        assert len(gains) == 2 and all(f"G/{k[6:]}" in tensors for k in gains)  # one block at 8x8
+        assert all(tensors["G/" + k[6:]].any() for k in gains if k.endswith(".gain"))
 
 
 def test_early_stopping_stops(tmp_path: Path) -> None:
