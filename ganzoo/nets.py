@@ -150,15 +150,15 @@ class ConvGenerator(nn.Module):
     """DCGAN generator: z -> 4x4 by a transposed conv, then x2 transposed convs (BatchNorm + ReLU) up to ``size``, tanh.
 
     Depth follows the size: log2(size) - 2 upsamplings; channels halve on the way up from ``base * 2^(n - 1)`` (capped).
-    A conditional generator reads its class as a one-hot vector joined to the noise (``class_norm=False``, Mirza &
-    Osindero 2014) or through class-conditional BatchNorm in every block (``class_norm=True``).
+    A conditional generator reads its class as a one-hot vector joined to the noise (``one_hot_input``, Mirza &
+    Osindero 2014), through class-conditional BatchNorm in every block (``class_norm``), or both.
     """
 
     def __init__(self, latent_dim: int, channels: int, size: int, base: int, num_classes: int = 0, max_channels: int = 512,
-                 class_norm: bool = False):
+                 one_hot_input: bool = True, class_norm: bool = False):
         super().__init__()
         self.num_classes = num_classes
-        self.one_hot_input = bool(num_classes) and not class_norm
+        self.one_hot_input = bool(num_classes) and one_hot_input
         n_up = int(math.log2(size)) - 2
         widths = [min(base * 2 ** (n_up - 1 - i), max_channels) for i in range(n_up)]
 

@@ -183,7 +183,7 @@ def test_class_batchnorm_normalises_over_the_batch_then_scales_and_shifts_each_s
 
 def test_a_class_norm_generator_reads_its_class_in_every_block_and_not_as_an_input() -> None:
     torch.manual_seed(0)
-    G = ConvGenerator(8, 1, 16, 4, num_classes=3, class_norm=True)
+    G = ConvGenerator(8, 1, 16, 4, num_classes=3, one_hot_input=False, class_norm=True)
     dcgan_init(G)  # the builder's start: it must leave the class gains at 1 and biases at 0
     norms = [m for m in G.modules() if isinstance(m, ClassBatchNorm2d)]
     assert len(norms) == 2 and G.net[0].weight.shape[0] == 8  # no one-hot channels in the first layer
@@ -213,10 +213,14 @@ def test_dcgan_and_wgan_gp_take_class_batchnorm_and_refuse_it_where_it_means_not
         assert any(isinstance(m, ClassBatchNorm2d) for m in g.modules()) and not g.one_hot_input
         g = build(info, {**hp, "base_channels": 8}, 10).generator  # the default: the one-hot input
         assert g.one_hot_input and not any(isinstance(m, ClassBatchNorm2d) for m in g.modules())
-        with pytest.raises(ConfigError, match="g_conditioning=batchnorm conditions the generator on classes: add "
-                                              "--conditional"):
-            build(info, {**hp, "g_conditioning": "batchnorm"}, 0)
-        with pytest.raises(ConfigError, match="g_conditioning='cbn' must be input .* or batchnorm"):
+        both = build(info, {**hp, "base_channels": 8, "g_conditioning": "both"}, 10).generator
+        assert both.one_hot_input and any(isinstance(m, ClassBatchNorm2d) for m in both.modules())
+        assert both.net[0].weight.shape == g.net[0].weight.shape  # the one-hot channels are there
+        for how in ("batchnorm", "both"):
+            with pytest.raises(ConfigError, match=f"g_conditioning={how} conditions the generator on classes: add "
+                                                  "--conditional"):
+                build(info, {**hp, "g_conditioning": how}, 0)
+        with pytest.raises(ConfigError, match="g_conditioning='cbn' must be one of: input .*; batchnorm .*; both"):
             build(info, {**hp, "g_conditioning": "cbn"}, 10)
     with pytest.raises(ConfigError, match="is for wgan_gp's conv generator on images"):
         build_wgan_gp(DataInfo(kind="points", shape=(2,), num_classes=3),

@@ -22,7 +22,7 @@ DCGAN = Architecture(
     description="Radford et al. 2016: transposed-conv G and strided-conv D with BatchNorm, images of any 2^k >= 8",
     build=lazy("ganzoo.zoo.builders:build_dcgan"),
     # mbstd_group: ProGAN's minibatch standard deviation before D's head, off (0) as in the paper; g_conditioning: how
-    # a conditional G reads its class, a one-hot input (the paper's era) or class-conditional BatchNorm
+    # a conditional G reads its class: a one-hot input (the paper's era), class-conditional BatchNorm, or both
     hyperparameters={"latent_dim": 100, "base_channels": 64, "norm": "batch", "mbstd_group": 0,
                      "g_conditioning": "input"},
     # Batch 64 (pytorch/examples' and the large-scale study's; the paper's is 128) for 4,000 steps: the images of 2,000

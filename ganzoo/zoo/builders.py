@@ -57,17 +57,22 @@ def minibatch_group(hp: Mapping[str, Any]) -> int:
     return group
 
 
-def class_norm(hp: Mapping[str, Any], num_classes: int) -> bool:
-    """Whether a conv generator reads its class through class-conditional BatchNorm (``g_conditioning=batchnorm``)
-    rather than a one-hot input (``input``, the default and what configs written before the option meant)."""
+G_CONDITIONINGS = {"input": "a one-hot class joined to the noise",
+                   "batchnorm": "class-conditional BatchNorm gains and biases in every block",
+                   "both": "the one-hot input and the class-conditional BatchNorm"}
+
+
+def g_conditioning(hp: Mapping[str, Any], num_classes: int) -> tuple[bool, bool]:
+    """How a conv generator reads its class, as (one-hot input, class-conditional BatchNorm), from ``g_conditioning``:
+    ``input`` (the default, and what configs written before the option meant), ``batchnorm`` or ``both``."""
     how = hp.get("g_conditioning", "input")
-    if how not in ("input", "batchnorm"):
-        raise ConfigError(f"g_conditioning={how!r} must be input (a one-hot class joined to the noise) or batchnorm "
-                          "(class-conditional BatchNorm gains and biases)")
-    if how == "batchnorm" and not num_classes:
-        raise ConfigError("g_conditioning=batchnorm conditions the generator on classes: add --conditional, "
+    if how not in G_CONDITIONINGS:
+        raise ConfigError(f"g_conditioning={how!r} must be one of: "
+                          + "; ".join(f"{name} ({meaning})" for name, meaning in G_CONDITIONINGS.items()))
+    if how != "input" and not num_classes:
+        raise ConfigError(f"g_conditioning={how} conditions the generator on classes: add --conditional, "
                           "or drop the setting")
-    return how == "batchnorm"
+    return how in ("input", "both"), how in ("batchnorm", "both")
 
 
 def build_dcgan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> GanModels:
@@ -78,7 +83,9 @@ def build_dcgan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> 
     channels, size = _square_image(info, "dcgan", 8)
     latent = _latent(hp, info, 100, 100)
     mbstd = minibatch_group(hp)
-    g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes, class_norm=class_norm(hp, num_classes))
+    one_hot, class_norm = g_conditioning(hp, num_classes)
+    g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes, one_hot_input=one_hot,
+                      class_norm=class_norm)
     d = ConvDiscriminator(channels, size, hp["base_channels"], hp["norm"], num_classes, mbstd_group=mbstd)
     dcgan_init(g)
     dcgan_init(d)
@@ -94,8 +101,9 @@ def build_wgan_gp(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -
                           "(BatchNorm couples the samples of a batch and breaks the per-sample gradient penalty)")
     if info.kind == "points":
         _positive(hp, "hidden", "depth")
-        if class_norm(hp, num_classes):
-            raise ConfigError("g_conditioning=batchnorm is for wgan_gp's conv generator on images: drop it on points")
+        if g_conditioning(hp, num_classes)[1]:
+            raise ConfigError(f"g_conditioning={hp['g_conditioning']} is for wgan_gp's conv generator on images: drop "
+                              "it on points")
         latent = _latent(hp, info, 2, 128)
         g = MLPGenerator(latent, info.shape, hp["hidden"], hp["depth"], num_classes)
         d = MLPDiscriminator(info.shape, hp["hidden"], hp["depth"], num_classes)
@@ -103,7 +111,9 @@ def build_wgan_gp(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -
     _positive(hp, "base_channels")
     channels, size = _square_image(info, "wgan_gp", 8)
     latent = _latent(hp, info, 2, 128)
-    g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes, class_norm=class_norm(hp, num_classes))
+    one_hot, class_norm = g_conditioning(hp, num_classes)
+    g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes, one_hot_input=one_hot,
+                      class_norm=class_norm)
     # DCGAN's N(0, 0.02) start for G. torch's default gives the last transposed conv weights up to 1/sqrt(16): with
     # BatchNorm free to gather a channel's energy at a few positions, real MNIST at 32x32 drove a fixed lattice of
     # pixels into tanh's flat tail within 10 steps, where G gets no gradient to remove it (benchmarks/RESULTS.md).

@@ -126,7 +126,8 @@ def test_ema_generator_is_saved_and_differs_from_g(tmp_path: Path) -> None:
     assert any(not torch.equal(tensors[k], tensors["G_ema/" + k[2:]]) for k in g_keys)
 
 
-@pytest.mark.parametrize("sets", [(), ("g_conditioning=batchnorm",)], ids=["one-hot", "class-batchnorm"])
+@pytest.mark.parametrize("sets", [(), ("g_conditioning=batchnorm",), ("g_conditioning=both",)],
+                         ids=["one-hot", "class-batchnorm", "both"])
 def test_conditional_dcgan_trains(tmp_path: Path, sets: tuple[str, ...]) -> None:
     result = tiny_run(tmp_path, "dcgan", "digits", steps=2, conditional=True, extra_sets=sets)
     assert result.status == "finished"
