@@ -148,6 +148,10 @@ class TrainConfig:
         lambda v: 0 <= v < 1, "{flag} {value} must be in [0, 1): 0 turns the generator average off, 0.999 is typical"))
     label_smoothing: float = setting(0.0, "One-sided label smoothing for bce (e.g. 0.1).", arch_may_set=True,
                                      check=Check(lambda v: 0 <= v < 0.5, "{flag} {value} must be in [0, 0.5), e.g. 0.1"))
+    mode_seeking: float = setting(0.0, "Mode-seeking regularisation of G (MSGAN, Mao et al. 2019), weighted by this: "
+                                  "pairs of samples of one class are pushed apart in proportion to their noise, "
+                                  "against mode collapse within a class. 0 = off, 1 is MSGAN's.",
+                                  check=OFF_OR_POSITIVE_FINITE)
     # None: the loss's own weight (the architecture's lambda is for its default loss)
     penalty_weight: Optional[float] = setting(
         None, "Gradient-penalty lambda.", arch_may_set=True,

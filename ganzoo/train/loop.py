@@ -164,7 +164,7 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                     # (2) generator: one update through a frozen D
                     records.add(generator_step(nets, loss, noise, world, batch_size, data.num_classes, state.step,
                                                ema=cfg.ema, grad_clip=cfg.grad_clip, guard=guard, real=(real, y),
-                                               augmentation=augmentation))
+                                               augmentation=augmentation, mode_seeking=cfg.mode_seeking))
                     state.step += 1
 
                     # (3) bookkeeping, as the cadence says; nothing is written before the guard has checked the window

@@ -27,7 +27,8 @@ from ganzoo.train.augment import augment
 from ganzoo.train.guard import NonFiniteGuard
 from ganzoo.train.models import Networks, ema_decay
 
-__all__ = ["critic_step", "generator_step", "optimizer_step", "penalty_grad", "penalty_point", "penalty_this_update"]
+__all__ = ["critic_step", "generator_step", "mode_seeking_ratio", "optimizer_step", "paired_labels", "penalty_grad",
+           "penalty_point", "penalty_this_update"]
 
 
 def penalty_this_update(penalty: Optional[Penalty], every: int, update: int) -> Optional[Penalty]:
@@ -115,17 +116,20 @@ def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: di
                    num_classes: int, step: int, *, ema: float = 0.0, grad_clip: float = 0.0,
                    guard: Optional[NonFiniteGuard] = None,
                    real: Optional[tuple[torch.Tensor, Optional[torch.Tensor]]] = None,
-                   augmentation: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
+                   augmentation: tuple[str, ...] = (), mode_seeking: float = 0.0) -> dict[str, torch.Tensor]:
     """One update of G through a frozen D (``batch_size`` per rank), then the generator average's, at ``step``.
 
     ``real``: the critic's last real batch and its labels, scored by the current D (without gradient: G's loss does
     not depend on them through G) for a loss with ``generator_takes_real``. With ``augmentation``, D sees the fakes
-    (and that real batch) through it, and G's gradient passes through the transformation."""
+    (and that real batch) through it, and G's gradient passes through the transformation. ``mode_seeking`` > 0 adds
+    MSGAN's term (Mao et al. 2019) to G's loss, weighted by it, and logs the ratio it raises as ``ms_ratio``."""
     global_batch = batch_size * world.size
     mine = world.part(global_batch)
     nets.D.requires_grad_(False)
     y = torch.randint(num_classes, (global_batch,), generator=noise)[mine].to(nets.device) if num_classes else None
     z = torch.randn(global_batch, nets.latent_dim, generator=noise)[mine].to(nets.device)
+    if mode_seeking and y is not None:
+        y = paired_labels(y)
     with nets.autocast():
         fake = nets.G_ddp(z, y)
         logits = nets.D(augment(fake, augmentation, noise, world) if augmentation else fake, y).float()
@@ -137,10 +141,37 @@ def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: di
                 real_logits = nets.D(real_in, real[1]).float()
     generator_loss = loss.generator_loss()
     g_loss = generator_loss(logits, real_logits) if loss.generator_takes_real else generator_loss(logits)
-    optimizer_step(g_loss, nets.opt_g, nets.scaler_g, nets.G, grad_clip, guard)
+    logged, total = {"g_loss": g_loss}, g_loss  # logged without the mode-seeking term, as d_loss without the penalty
+    if mode_seeking:
+        ratio = mode_seeking_ratio(fake.float(), z)
+        total = g_loss + mode_seeking / (ratio + MODE_SEEKING_EPS)
+        logged["ms_ratio"] = ratio.detach()
+    optimizer_step(total, nets.opt_g, nets.scaler_g, nets.G, grad_clip, guard)
     nets.D.requires_grad_(True)
     nets.update_average(ema_decay(ema, step))
-    return {"g_loss": g_loss}
+    return logged
+
+
+# MSGAN's: keeps 1 / ratio finite for a generator that has collapsed two latents onto one image
+MODE_SEEKING_EPS = 1e-5
+
+
+def paired_labels(y: torch.Tensor) -> torch.Tensor:
+    """The labels with the second half of the batch repeating the first (an odd batch's last sample keeps its own), so
+    that sample i and sample i + half share a class and differ only in their noise: the pairs ``mode_seeking_ratio``
+    compares. Within a rank's part, so that under DDP no pair spans two processes."""
+    half = y.shape[0] // 2
+    return torch.cat([y[:half], y[:half], y[2 * half:]])
+
+
+def mode_seeking_ratio(fake: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """MSGAN's ratio: the mean absolute difference between the images of the batch's two halves over that between
+    their latents. A generator that maps distinct noise of one class to one image (mode collapse) has it near 0; G's
+    term 1 / ratio pushes it up."""
+    half = fake.shape[0] // 2
+    images = (fake[:half] - fake[half:2 * half]).abs().mean()
+    latents = (z[:half] - z[half:2 * half]).abs().mean()
+    return images / latents
 
 
 def optimizer_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,

@@ -139,6 +139,14 @@ def test_conditional_dcgan_trains(tmp_path: Path, sets: tuple[str, ...]) -> None
         assert all(tensors["G/" + k[6:]].any() for k in gains if k.endswith(".gain"))
 
 
+def test_mode_seeking_trains_a_conditional_dcgan_and_logs_its_ratio(tmp_path: Path) -> None:
+    result = tiny_run(tmp_path, "dcgan", "digits", steps=3, conditional=True, mode_seeking=1.0, log_every=1)
+    assert result.status == "finished"
+    assert json.loads((tmp_path / "config.json").read_text())["config"]["mode_seeking"] == 1.0
+    ratios = [r["ms_ratio"] for r in read_metrics(tmp_path) if "g_loss" in r]
+    assert len(ratios) == 3 and all(r > 0 for r in ratios)
+
+
 def test_early_stopping_stops(tmp_path: Path) -> None:
     # lr so small nothing changes: validation cannot improve after the first, so patience 1 stops at the second
     result = tiny_run(tmp_path, "wgan_gp", "ring", steps=30, val_every=2, early_stop_patience=1, lr_g=1e-12, lr_d=1e-12)
@@ -154,6 +162,7 @@ def test_early_stopping_stops(tmp_path: Path) -> None:
     ({"arch": "wgan_gp", "steps": 0}, [], "--steps must be at least 1"),
     ({"arch": "wgan_gp", "batch_size": -3}, [], "--batch-size must be at least 1"),
     ({"arch": "wgan_gp", "ema": 1.5}, [], "--ema"),
+    ({"arch": "wgan_gp", "mode_seeking": -1.0}, [], "--mode-seeking -1.0 must be 0 .off. or a positive"),
     ({"arch": "wgan_gp", "label_smoothing": 0.1}, [], "no meaning for loss 'wgan_gp'"),
     ({"arch": "wgan_gp", "conditional": True, "dataset": "swissroll"}, [], "has no labels"),
     ({"arch": "wgan_gp"}, ["widht=3"], "--set widht: not a setting"),

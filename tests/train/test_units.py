@@ -15,7 +15,7 @@ from ganzoo.train.batches import Batches
 from ganzoo.train.cadence import Cadence
 from ganzoo.train.config import data_request, resolve_config
 from ganzoo.train.models import Networks, build_networks, standing_statistics
-from ganzoo.train.steps import critic_step, generator_step
+from ganzoo.train.steps import critic_step, generator_step, mode_seeking_ratio, paired_labels
 
 WORLD = distributed.World()
 
@@ -175,6 +175,36 @@ def test_the_average_gets_its_own_statistics_before_it_is_used_and_training_neve
     assert all(torch.equal(a, b) for a, b in zip(own, nets.G_ema.buffers()))
     generator_step(nets, resolved.loss, torch.Generator().manual_seed(1), WORLD, 16, 0, step=2, ema=0.999)
     assert nets.average_statistics_stale
+
+
+def test_mode_seeking_pairs_samples_of_one_class_and_logs_the_ratio_of_the_batch_it_trained_on() -> None:
+    assert paired_labels(torch.tensor([3, 1, 4, 1, 5, 9, 2])).tolist() == [3, 1, 4, 3, 1, 4, 2]
+    nets, resolved = _networks(ema=0.0)
+    G_before = copy.deepcopy(nets.G)
+    logged = generator_step(nets, resolved.loss, torch.Generator().manual_seed(5), WORLD, 16, 0, step=1,
+                            mode_seeking=1.0)
+    assert set(logged) == {"g_loss", "ms_ratio"}
+    z = torch.randn(16, nets.latent_dim, generator=torch.Generator().manual_seed(5))  # the step's own draw
+    with torch.no_grad():
+        expected = mode_seeking_ratio(G_before(z, None), z)
+    torch.testing.assert_close(logged["ms_ratio"], expected)
+
+
+def test_mode_seeking_spreads_the_generators_samples_apart() -> None:
+    """With the term weighted far above the adversarial loss, a few updates must raise the ratio on fixed noise; the
+    same updates without it serve as the control."""
+    ratios = {}
+    for weight in (0.0, 100.0):
+        nets, resolved = _networks(ema=0.0)
+        z = torch.randn(256, nets.latent_dim, generator=torch.Generator().manual_seed(9))
+        with torch.no_grad():
+            before = float(mode_seeking_ratio(nets.G(z, None), z))
+        for step in range(1, 21):
+            generator_step(nets, resolved.loss, torch.Generator().manual_seed(step), WORLD, 16, 0, step=step,
+                           mode_seeking=weight)
+        with torch.no_grad():
+            ratios[weight] = float(mode_seeking_ratio(nets.G(z, None), z))
+    assert ratios[100.0] > 1.3 * before and ratios[100.0] > 1.3 * ratios[0.0], (before, ratios)
 
 
 def test_a_loss_that_scores_real_data_needs_the_real_batch() -> None:
