@@ -201,6 +201,9 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
         raise ConfigError(f"--label-smoothing has no meaning for loss {loss.name!r}: it applies to 'bce'")
     if config.penalty_weight is not None and loss.penalty is None:
         raise ConfigError(f"--penalty-weight needs a loss with a gradient penalty (e.g. wgan_gp), not {loss.name!r}")
+    if config.mode_seeking and (config.batch_size < 2 or config.batch_size % 2):
+        raise ConfigError(f"--mode-seeking compares pairs of samples, and --batch-size {config.batch_size} is odd: give "
+                          "an even batch size, e.g. --batch-size 64")
     if config.penalty_every > 1 and loss.penalty is None:
         raise ConfigError(f"--penalty-every needs a loss with a gradient penalty (e.g. wgan_gp), not {loss.name!r}")
 

@@ -157,20 +157,22 @@ MODE_SEEKING_EPS = 1e-5
 
 
 def paired_labels(y: torch.Tensor) -> torch.Tensor:
-    """The labels with the second half of the batch repeating the first (an odd batch's last sample keeps its own), so
-    that sample i and sample i + half share a class and differ only in their noise: the pairs ``mode_seeking_ratio``
-    compares. Within a rank's part, so that under DDP no pair spans two processes."""
-    half = y.shape[0] // 2
-    return torch.cat([y[:half], y[:half], y[2 * half:]])
+    """The labels with each odd sample taking its even neighbour's (an odd batch's last sample keeps its own), so that
+    samples 2i and 2i + 1 share a class and differ only in their noise: the pairs ``mode_seeking_ratio`` compares.
+    Neighbours, not halves: with an even batch per process (``--mode-seeking`` asks for one) every rank's part starts at
+    an even index, so N processes draw the same pairs as one process with their global batch."""
+    paired = y.clone()
+    paired[1:2 * (y.shape[0] // 2):2] = y[0:2 * (y.shape[0] // 2):2]
+    return paired
 
 
 def mode_seeking_ratio(fake: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """MSGAN's ratio: the mean absolute difference between the images of the batch's two halves over that between
+    """MSGAN's ratio: the mean absolute difference between the images of the pairs (2i, 2i + 1) over that between
     their latents. A generator that maps distinct noise of one class to one image (mode collapse) has it near 0; G's
-    term 1 / ratio pushes it up."""
-    half = fake.shape[0] // 2
-    images = (fake[:half] - fake[half:2 * half]).abs().mean()
-    latents = (z[:half] - z[half:2 * half]).abs().mean()
+    term 1 / ratio pushes it up. Over this process's part of the batch, as BatchNorm's statistics are."""
+    pairs = fake.shape[0] // 2
+    images = (fake[0:2 * pairs:2] - fake[1:2 * pairs:2]).abs().mean()
+    latents = (z[0:2 * pairs:2] - z[1:2 * pairs:2]).abs().mean()
     return images / latents
 
 

@@ -62,8 +62,8 @@ G_CONDITIONINGS = {"input": "a one-hot class joined to the noise",
                    "both": "the one-hot input and the class-conditional BatchNorm"}
 
 
-def g_conditioning(hp: Mapping[str, Any], num_classes: int) -> tuple[bool, bool]:
-    """How a conv generator reads its class, as (one-hot input, class-conditional BatchNorm), from ``g_conditioning``:
+def g_conditioning(hp: Mapping[str, Any], num_classes: int) -> dict[str, bool]:
+    """How a conv generator reads its class, as ``ConvGenerator``'s keyword arguments, from ``g_conditioning``:
     ``input`` (the default, and what configs written before the option meant), ``batchnorm`` or ``both``."""
     how = hp.get("g_conditioning", "input")
     if how not in G_CONDITIONINGS:
@@ -72,7 +72,7 @@ def g_conditioning(hp: Mapping[str, Any], num_classes: int) -> tuple[bool, bool]
     if how != "input" and not num_classes:
         raise ConfigError(f"g_conditioning={how} conditions the generator on classes: add --conditional, "
                           "or drop the setting")
-    return how in ("input", "both"), how in ("batchnorm", "both")
+    return {"one_hot_input": how in ("input", "both"), "class_norm": how in ("batchnorm", "both")}
 
 
 def build_dcgan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> GanModels:
@@ -83,9 +83,7 @@ def build_dcgan(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -> 
     channels, size = _square_image(info, "dcgan", 8)
     latent = _latent(hp, info, 100, 100)
     mbstd = minibatch_group(hp)
-    one_hot, class_norm = g_conditioning(hp, num_classes)
-    g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes, one_hot_input=one_hot,
-                      class_norm=class_norm)
+    g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes, **g_conditioning(hp, num_classes))
     d = ConvDiscriminator(channels, size, hp["base_channels"], hp["norm"], num_classes, mbstd_group=mbstd)
     dcgan_init(g)
     dcgan_init(d)
@@ -101,7 +99,7 @@ def build_wgan_gp(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -
                           "(BatchNorm couples the samples of a batch and breaks the per-sample gradient penalty)")
     if info.kind == "points":
         _positive(hp, "hidden", "depth")
-        if g_conditioning(hp, num_classes)[1]:
+        if g_conditioning(hp, num_classes)["class_norm"]:
             raise ConfigError(f"g_conditioning={hp['g_conditioning']} is for wgan_gp's conv generator on images: drop "
                               "it on points")
         latent = _latent(hp, info, 2, 128)
@@ -111,9 +109,7 @@ def build_wgan_gp(info: DataInfo, hp: Mapping[str, Any], num_classes: int = 0) -
     _positive(hp, "base_channels")
     channels, size = _square_image(info, "wgan_gp", 8)
     latent = _latent(hp, info, 2, 128)
-    one_hot, class_norm = g_conditioning(hp, num_classes)
-    g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes, one_hot_input=one_hot,
-                      class_norm=class_norm)
+    g = ConvGenerator(latent, channels, size, hp["base_channels"], num_classes, **g_conditioning(hp, num_classes))
     # DCGAN's N(0, 0.02) start for G. torch's default gives the last transposed conv weights up to 1/sqrt(16): with
     # BatchNorm free to gather a channel's energy at a few positions, real MNIST at 32x32 drove a fixed lattice of
     # pixels into tanh's flat tail within 10 steps, where G gets no gradient to remove it (benchmarks/RESULTS.md).

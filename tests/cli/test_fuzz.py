@@ -14,6 +14,8 @@ HOSTILE = [
     ["--lr-g", "nan"], ["--lr-d", "inf"], ["--lr-g", "-1"], ["--lr-d", "0"],
     ["--ema", "nan"], ["--ema", "1.5"], ["--penalty-weight", "nan"], ["--penalty-weight", "-1"],
     ["--label-smoothing", "nan"], ["--grad-clip", "nan"], ["--grad-clip", "inf"], ["--grad-clip", "-1"],
+    ["--mode-seeking", "nan"], ["--mode-seeking", "inf"], ["--mode-seeking", "-1"],
+    ["--arch", "dcgan", "--mode-seeking", "1", "--batch-size", "1"],
     ["--n-critic", "0"], ["--val-samples", "0"], ["--penalty-every", "0"], ["--log-every", "-1"],
     ["--set", "hidden=abc"], ["--set", "nope=1"], ["--set", "=3"], ["--set", "hidden="], ["--set", "hidden=-4"],
     ["--set", "betas=0.5"], ["--set", "betas=nan,0.9"], ["--set", "lr_g=nan"], ["--set", "ema=2"],
@@ -40,7 +42,7 @@ def test_hostile_train_arguments_fail_cleanly(run_cli, tmp_path: Path, args: lis
 
 
 NUMERIC = ["--steps", "--batch-size", "--lr-g", "--lr-d", "--n-critic", "--ema", "--penalty-weight", "--grad-clip",
-           "--label-smoothing", "--val-samples"]
+           "--label-smoothing", "--mode-seeking", "--val-samples"]
 NOT_A_NUMBER = st.text(min_size=1, max_size=12).filter(lambda t: not _parses_as_number(t))
 
 

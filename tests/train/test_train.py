@@ -134,9 +134,9 @@ def test_conditional_dcgan_trains(tmp_path: Path, sets: tuple[str, ...]) -> None
     assert json.loads((tmp_path / "config.json").read_text())["config"]["conditional"] is True
     if sets:  # the class maps (zero at the start) are trained, averaged and saved with the rest of G
         tensors = checkpoint_tensors(tmp_path)
-        gains = [k for k in tensors if k.startswith("G_ema/") and k.endswith((".gain", ".embed.weight"))]
-        assert len(gains) == 2 and all(f"G/{k[6:]}" in tensors for k in gains)  # one block at 8x8
-        assert all(tensors["G/" + k[6:]].any() for k in gains if k.endswith(".gain"))
+        class_maps = [k for k in tensors if k.startswith("G_ema/") and k.endswith((".gain", ".embed.weight"))]
+        assert len(class_maps) == 2 and all(f"G/{k[6:]}" in tensors for k in class_maps)  # one block at 8x8
+        assert all(tensors["G/" + k[6:]].any() for k in class_maps if k.endswith(".gain"))
 
 
 def test_mode_seeking_trains_a_conditional_dcgan_and_logs_its_ratio(tmp_path: Path) -> None:
@@ -163,6 +163,7 @@ def test_early_stopping_stops(tmp_path: Path) -> None:
     ({"arch": "wgan_gp", "batch_size": -3}, [], "--batch-size must be at least 1"),
     ({"arch": "wgan_gp", "ema": 1.5}, [], "--ema"),
     ({"arch": "wgan_gp", "mode_seeking": -1.0}, [], "--mode-seeking -1.0 must be 0 .off. or a positive"),
+    ({"arch": "dcgan", "mode_seeking": 1.0, "batch_size": 5}, [], "--batch-size 5 is odd: give an even batch size"),
     ({"arch": "wgan_gp", "label_smoothing": 0.1}, [], "no meaning for loss 'wgan_gp'"),
     ({"arch": "wgan_gp", "conditional": True, "dataset": "swissroll"}, [], "has no labels"),
     ({"arch": "wgan_gp"}, ["widht=3"], "--set widht: not a setting"),

@@ -178,7 +178,9 @@ def test_the_average_gets_its_own_statistics_before_it_is_used_and_training_neve
 
 
 def test_mode_seeking_pairs_samples_of_one_class_and_logs_the_ratio_of_the_batch_it_trained_on() -> None:
-    assert paired_labels(torch.tensor([3, 1, 4, 1, 5, 9, 2])).tolist() == [3, 1, 4, 3, 1, 4, 2]
+    assert paired_labels(torch.tensor([3, 1, 4, 1, 5, 9, 2])).tolist() == [3, 3, 4, 4, 5, 5, 2]
+    ratio = mode_seeking_ratio(torch.tensor([[0.0], [1.0], [2.0], [4.0]]), torch.tensor([[0.0], [2.0], [0.0], [2.0]]))
+    assert float(ratio) == pytest.approx(1.5 / 2.0)
     nets, resolved = _networks(ema=0.0)
     G_before = copy.deepcopy(nets.G)
     logged = generator_step(nets, resolved.loss, torch.Generator().manual_seed(5), WORLD, 16, 0, step=1,
@@ -188,6 +190,23 @@ def test_mode_seeking_pairs_samples_of_one_class_and_logs_the_ratio_of_the_batch
     with torch.no_grad():
         expected = mode_seeking_ratio(G_before(z, None), z)
     torch.testing.assert_close(logged["ms_ratio"], expected)
+
+
+def test_mode_seeking_trains_a_conditional_generator_on_pairs_of_one_class() -> None:
+    resolved = resolve_config(default_registry(), {"arch": "dcgan", "dataset": "digits", "batch_size": 16,
+                                                   "image_size": 8, "conditional": True, "mode_seeking": 1.0},
+                              ["base_channels=4"])
+    info = resolved.dataset.load(data_request(resolved.config)).info
+    nets = build_networks(resolved.arch, resolved.config, info, torch.device("cpu"), 0, WORLD)
+    seen = []
+    nets.G_ddp.register_forward_pre_hook(lambda module, args: seen.append(args[1].clone()))
+    for weight, seed in ((0.0, 1), (1.0, 1)):
+        logged = generator_step(nets, resolved.loss, torch.Generator().manual_seed(seed), WORLD, 16, 10, step=1,
+                                mode_seeking=weight)
+        assert ("ms_ratio" in logged) == bool(weight)
+    unpaired, paired = seen
+    assert not torch.equal(unpaired[0::2], unpaired[1::2])  # the same draw, paired only with the term on
+    assert torch.equal(paired[0::2], unpaired[0::2]) and torch.equal(paired[1::2], paired[0::2])
 
 
 def test_mode_seeking_spreads_the_generators_samples_apart() -> None:
