@@ -181,7 +181,8 @@ SUITES: dict[str, list[Entry]] = {
     # session 20, seed 0), the 2026-12-02 defaults (no augmentation, fp32: session 15's row), 12,000 steps with the
     # rates falling to 0, without augmentation and with translation only (session 21: FID 25.1 and 20.2, recall 0.65
     # and 0.52; ~23 minutes each on the 2-core Zen 4), and MSGAN's mode-seeking term at weight 0.3 without
-    # augmentation (session 26: recall 0.771, class match 0.968, domain FD 2.91; 4.7 minutes on the AMX Xeon)
+    # augmentation (session 26, seeds 0 and 1: recall 0.771 and 0.759, class match 0.968 and 0.965; ~4.8 minutes
+    # each on the AMX Xeon)
     "mnist_cond": [Entry(label, ["--arch", "dcgan", "--dataset", "mnist", "--conditional", *extra],
                          DOMAIN_NUMBERS + [("domain", "class_match"), ("domain", "class_match_worst")]
                          + INCEPTION_NUMBERS, as_given=True)
