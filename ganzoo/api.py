@@ -66,22 +66,23 @@ class Run:
         return read_metrics(self.path)
 
     def sample(self, n: int = 64, *, seed: int = 0, class_id: Optional[int] = None, checkpoint: str = "last",
-               device: str = "cpu") -> "torch.Tensor":  # noqa: F821
+               device: str = "cpu", noise_scale: float = 1.0) -> "torch.Tensor":  # noqa: F821
         """``n`` samples ``(n, *shape)`` on the CPU from the checkpoint's generator (the averaged one when the run kept
         it), as ``ganzoo sample`` draws them: the same seed gives the same samples. Conditional runs: ``class_id``
-        draws one class; otherwise the classes take turns."""
+        draws one class; otherwise the classes take turns. ``noise_scale`` multiplies the noise (``--noise-scale``)."""
         import torch
 
         from ganzoo.registry import default_registry
         from ganzoo.train.models import generate
-        from ganzoo.train.sample import class_labels, load_generator
+        from ganzoo.train.sample import check_noise_scale, class_labels, load_generator
 
         if n < 1:
             raise ConfigError(f"n={n} must be at least 1")
+        check_noise_scale(noise_scale)
         loaded = load_generator(default_registry(), self.path, checkpoint, device)
         labels = class_labels(loaded, n, class_id)
         return generate(loaded.generator, n, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed),
-                        labels)
+                        labels, noise_scale=noise_scale)
 
     def save_samples(self, out: PathLike, n: int = 64, *, seed: int = 0, class_id: Optional[int] = None,
                      checkpoint: str = "last", device: str = "cpu") -> Path:
@@ -94,13 +95,15 @@ class Run:
         return Path(out)
 
     def evaluate(self, n: int = 2500, *, metrics: Sequence[str] = (), checkpoint: str = "last", seed: int = 0,
-                 device: str = "cpu", save: bool = True) -> dict[str, Any]:
+                 device: str = "cpu", save: bool = True, noise_scale: float = 1.0) -> dict[str, Any]:
         """``ganzoo eval``'s report as a dict: ``{"step", "n", "metrics": {name: {"score", "floor", "primary",
-        "higher_is_better"}}, ...}``; with ``save``, also written to ``RUN/eval/<checkpoint>_step<step>.json``."""
+        "higher_is_better"}}, ...}``; with ``save``, also written to ``RUN/eval/<checkpoint>_step<step>.json``.
+        ``noise_scale`` multiplies the generator's noise (``--noise-scale``)."""
         from ganzoo.evaluate import evaluate
         from ganzoo.registry import default_registry
 
-        return evaluate(default_registry(), self.path, checkpoint, n, metrics, seed, device, save).to_json()
+        return evaluate(default_registry(), self.path, checkpoint, n, metrics, seed, device, save,
+                        noise_scale=noise_scale).to_json()
 
 
 def open_run(path: PathLike) -> Run:

@@ -390,16 +390,21 @@ def _without_nproc(argv: Sequence[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------------------- sample
+NOISE_SCALE_HELP = ("Multiply the generator's noise by this: below 1 gives the more typical samples (the truncation "
+                    "trick), above 1 more of the spread, at the cost of fidelity.")
+
+
 @cli.command("sample")
 @click.argument("run", type=click.Path())
 @click.option("--n", "count", type=int, default=64, show_default=True, help="How many samples.")
 @click.option("--out", type=click.Path(dir_okay=False), help="PNG (grid or scatter) or .npy. [default: RUN/samples/sample.png]")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent noise.")
 @click.option("--class", "class_id", type=int, help="Class to generate (runs trained with --conditional).")
+@click.option("--noise-scale", type=float, default=1.0, show_default=True, help=NOISE_SCALE_HELP)
 @click.option("--checkpoint", type=click.Choice(["last", "best"]), default="last", show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
-def sample_command(run: str, count: int, out: Optional[str], seed: int, class_id: Optional[int], checkpoint: str,
-                   device: str) -> None:
+def sample_command(run: str, count: int, out: Optional[str], seed: int, class_id: Optional[int], noise_scale: float,
+                   checkpoint: str, device: str) -> None:
     """Generate samples from a run's checkpoint (the generator average when the run kept one)."""
     from pathlib import Path
 
@@ -409,7 +414,7 @@ def sample_command(run: str, count: int, out: Optional[str], seed: int, class_id
     run_dir = Path(run)
     target = Path(out) if out else run_dir / "samples" / "sample.png"
     loaded = load_generator(default_registry(), run_dir, checkpoint, device)
-    sample_to_file(loaded, count, target, seed, class_id)
+    sample_to_file(loaded, count, target, seed, class_id, noise_scale)
     which = "averaged generator" if loaded.averaged else "generator"
     click.echo(f"wrote {count} samples from the {which} at step {loaded.step} to {target}")
 
@@ -431,11 +436,13 @@ def sample_command(run: str, count: int, out: Optional[str], seed: int, class_id
 @click.option("--channels", type=click.Choice(["1", "3"]), default=None, help="With --samples: the --dataset's channels.")
 @click.option("--checkpoint", type=click.Choice(["last", "best"]), default="last", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent noise and the real subset.")
+@click.option("--noise-scale", type=float, default=1.0, show_default=True, help=NOISE_SCALE_HELP)
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda (for the generator).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 def eval_command(run: Optional[str], count: Optional[int], metrics: tuple[str, ...], protocol: Optional[str],
                  samples: Optional[str], dataset: Optional[str], data_dir: Optional[str], image_size: Optional[int],
-                 channels: Optional[str], checkpoint: str, seed: int, device: str, as_json: bool) -> None:
+                 channels: Optional[str], checkpoint: str, seed: int, noise_scale: float, device: str,
+                 as_json: bool) -> None:
     """Score a run's generator (or, with --samples, images from anywhere) with every metric that fits its data, each
     beside its real-data floor."""
     from pathlib import Path
@@ -449,6 +456,8 @@ def eval_command(run: Optional[str], count: Optional[int], metrics: tuple[str, .
         raise ConfigError("give a run folder, or --samples PATH --dataset NAME for images from elsewhere (not both)")
     if samples is None and (dataset or data_dir or image_size or channels):
         raise ConfigError("--dataset, --data-dir, --image-size and --channels go with --samples; a run knows its data")
+    if samples is not None and noise_scale != 1.0:
+        raise ConfigError("--noise-scale samples a run's generator, and --samples are images already made: drop it")
     if samples is not None:
         if not dataset:
             raise ConfigError("--samples needs --dataset NAME: the data the images are compared with")
@@ -460,7 +469,7 @@ def eval_command(run: Optional[str], count: Optional[int], metrics: tuple[str, .
     else:
         with showing_work():
             result = evaluate(default_registry(), Path(str(run)), checkpoint, count, metrics, seed, device,
-                              protocol=protocol)
+                              protocol=protocol, noise_scale=noise_scale)
     click.echo(json.dumps(result.to_json(), indent=2) if as_json else render(result))
 
 

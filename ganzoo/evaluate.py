@@ -32,7 +32,7 @@ from ganzoo.registry import Registry
 from ganzoo.specs import DataRequest, LoadedData, Metric, MetricInput
 from ganzoo.train.config import data_request
 from ganzoo.train.models import classes_in_turn, generate
-from ganzoo.train.sample import load_generator
+from ganzoo.train.sample import check_noise_scale, load_generator
 from ganzoo.train.validation import at_data_size, metric_misfit, scores_of
 
 __all__ = ["Evaluation", "PROTOCOLS", "Protocol", "evaluate", "evaluate_samples", "render"]
@@ -56,14 +56,19 @@ class Evaluation:
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     floors: dict[str, dict[str, float]] = field(default_factory=dict)
     primary: dict[str, tuple[str, bool]] = field(default_factory=dict)  # metric -> (key, higher_is_better)
+    noise_scale: float = 1.0  # the generator's noise multiplied by this at sampling
 
     def to_json(self) -> dict[str, Any]:
         return {"run": self.run, "checkpoint": self.checkpoint, "step": self.step, "n": self.n, "seed": self.seed,
+                "noise_scale": self.noise_scale,
                 "generator_resolution": self.resolution, "dataset": self.dataset, "held_out": self.held_out,
                 "shape": list(self.shape), "protocol": self.protocol, "notes": list(self.notes),
                 "metrics": {name: {"score": self.scores[name], "floor": self.floors[name],
                                    "primary": self.primary[name][0], "higher_is_better": self.primary[name][1]}
                             for name in self.scores}}
+
+
+FLOOR_SEED = 0
 
 
 def _count(n: Optional[int], protocol: Optional[Protocol]) -> int:
@@ -108,9 +113,10 @@ def _code_of(metric: Metric) -> str:
 
 
 def _floor(registry: Registry, metric: Metric, inp: MetricInput) -> dict[str, float]:
-    """The metric for real training images against the held-out ones, cached by the images, the seed, the metric's
-    provider and its code: at the published N it is as costly as the score itself, and the same for every run on
-    that data. A cache that cannot be written only costs the time."""
+    """The metric for real training images against the held-out ones, cached by the images, the seed (always
+    ``FLOOR_SEED``: a floor cached for ``--seed 0`` before it was fixed is read back), the metric's provider and its
+    code: at the published N it is as costly as the score itself, and the same for every run on that data. A cache
+    that cannot be written only costs the time."""
     entry = registry.entry_of("metric", metric)
     parts = (inp.fake, inp.real, inp.train, inp.real_labels, inp.train_labels, inp.fake_labels)
     # which parts are present: tensors_digest skips a None, so labels on one side would hash as labels on another
@@ -151,19 +157,21 @@ def _score(registry: Registry, result: Evaluation, fake: torch.Tensor, fake_labe
         c, h, w = train.info.shape
         result.notes.append(f"inception: min(N, {len(val.x):,}) images a side, {c}x{h}x{w} quantised to uint8 and "
                             "resized to 299x299 (TF bilinear), Inception-v3 pool3 (inception-2015-12-05)")
-    picked = torch.randperm(len(train.x), generator=torch.Generator().manual_seed(seed))[:count]
+    # the floor describes the data, not this evaluation: one draw for every --seed, so that the cache computes it once
+    # per dataset, N and metric (at the published N it costs as much as the score: 10 minutes of Inception on 2 cores)
+    picked = torch.randperm(len(train.x), generator=torch.Generator().manual_seed(FLOOR_SEED))[:count]
     real_sample = train.x[picked]
     # a conditional run's floor asks the real images for their own classes, so class-aware scores have a floor too
     real_sample_labels = train.y[picked] if fake_labels is not None and train.y is not None else None
-    common = {"real": val.x, "info": train.info, "train": train.x, "seed": seed, "real_labels": val.y,
-              "train_labels": train.y}
+    common = {"real": val.x, "info": train.info, "train": train.x, "real_labels": val.y, "train_labels": train.y}
     with announcing(f"scoring {count:,} images of {result.run} with {', '.join(m.name for m in metrics)} against "
                     f"{min(count, len(val.x)):,} held-out ones"):
         for metric in metrics:
-            result.scores[metric.name] = scores_of(metric, MetricInput(fake=fake, fake_labels=fake_labels, **common))
+            result.scores[metric.name] = scores_of(metric, MetricInput(fake=fake, fake_labels=fake_labels, seed=seed,
+                                                                       **common))
             # only to metrics that read labels: the others keep the floor an unconditional run on this data cached
             real_input = MetricInput(fake=real_sample, fake_labels=real_sample_labels if metric.needs_labels else None,
-                                     **common)
+                                     seed=FLOOR_SEED, **common)
             result.floors[metric.name] = _floor(registry, metric, real_input)
             result.primary[metric.name] = (metric.primary, metric.higher_is_better)
             score, floor = result.scores[metric.name][metric.primary], result.floors[metric.name][metric.primary]
@@ -177,10 +185,11 @@ def _score(registry: Registry, result: Evaluation, fake: torch.Tensor, fake_labe
 
 def evaluate(registry: Registry, run_dir: Path, which: str = "last", n: Optional[int] = None,
              metrics: Sequence[str] = (), seed: int = 0, device: str = "cpu", save: bool = True,
-             protocol: Optional[str] = None) -> Evaluation:
+             protocol: Optional[str] = None, noise_scale: float = 1.0) -> Evaluation:
     """Score ``run_dir``'s generator (``checkpoints/<which>``) with ``metrics`` (default: every installed metric that
-    fits the data; a ``protocol``'s own), each with its floor; with ``save``, also write
-    ``RUN/eval/<which>_step<step>.json``."""
+    fits the data; a ``protocol``'s own), each with its floor, its noise multiplied by ``noise_scale``; with ``save``,
+    also write ``RUN/eval/<which>_step<step>.json`` (``_noise<scale>`` before ``.json`` when the scale is not 1)."""
+    check_noise_scale(noise_scale)
     chosen_protocol = _protocol(protocol)
     wanted = _count(n, chosen_protocol)
     loaded = load_generator(registry, run_dir, which, device)
@@ -190,12 +199,18 @@ def evaluate(registry: Registry, run_dir: Path, which: str = "last", n: Optional
     chosen = _metrics(registry, metrics, chosen_protocol, train, cfg.dataset)
     count = min(wanted, len(train.x))
     labels = classes_in_turn(count, loaded.num_classes)
-    fake = generate(loaded.generator, count, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed), labels)
+    fake = generate(loaded.generator, count, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed), labels,
+                    noise_scale=noise_scale)
     resolution = int(fake.shape[-1]) if info.kind == "images" and fake.shape[-1] != info.shape[-1] else None
-    result = Evaluation(str(run_dir), which, loaded.step, count, seed, resolution, dataset=cfg.dataset)
+    result = Evaluation(str(run_dir), which, loaded.step, count, seed, resolution, dataset=cfg.dataset,
+                        noise_scale=noise_scale)
+    if noise_scale != 1.0:
+        result.notes.append(f"noise scaled x{noise_scale:g} at sampling (--noise-scale): not the distribution the "
+                            "generator was trained to map")
     _score(registry, result, at_data_size(fake, info), labels, train, val, chosen, chosen_protocol)
     if save:
-        path = run_dir / "eval" / f"{which}_step{loaded.step:06d}.json"
+        scaled = f"_noise{noise_scale:g}" if noise_scale != 1.0 else ""
+        path = run_dir / "eval" / f"{which}_step{loaded.step:06d}{scaled}.json"
         with atomic_path(path, suffix=".json") as tmp:
             tmp.write_text(json.dumps(result.to_json(), indent=2) + "\n")
     return result

@@ -218,6 +218,9 @@ class ConvDiscriminator(nn.Module):
     ``mbstd_group`` > 1 appends ProGAN's minibatch standard deviation (Karras et al. 2018) to the 4x4 features before
     the head: a feature of how varied the batch is, which a generator covering less of the data than it should cannot
     match. It reads only the head's input; the class projection reads the features without it.
+
+    ``add_class_head`` adds AC-GAN's classifier (``ganzoo.specs.ClassifyingCritic``): a linear map from the 4x4
+    features (without the minibatch feature, which describes the batch and not the sample) to class logits.
     """
 
     def __init__(self, channels: int, size: int, base: int, norm: str = "batch", num_classes: int = 0,
@@ -239,13 +242,23 @@ class ConvDiscriminator(nn.Module):
         if self.embed is not None:
             # the projection reads features summed over the 4x4 positions: up to 16x the head's per-position inputs
             init_projection(self.embed, fan_in=widths[-1] * 16 * 16)
+        self.class_head: Optional[nn.Linear] = None
 
-    def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def add_class_head(self, outputs: int) -> None:
+        width = self.head.in_channels - self.mbstd.extra_channels
+        self.class_head = nn.Linear(width * 16, outputs).to(self.head.weight.device)
+
+    def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None,
+                classes: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         h = self.features(x)
         out = self.head(self.mbstd(h)).flatten()
         if self.embed is not None:
             out = out + (self.embed(y) * h.sum(dim=(2, 3))).sum(dim=1)
-        return out
+        if not classes:
+            return out
+        if self.class_head is None:
+            raise ValueError("this discriminator has no class head: call add_class_head(outputs) first")
+        return out, self.class_head(h.flatten(1))
 
 
 

@@ -152,6 +152,14 @@ class TrainConfig:
                                   "pairs of samples of one class are pushed apart in proportion to their noise, "
                                   "against mode collapse within a class. 0 = off, 1 is MSGAN's.",
                                   check=OFF_OR_POSITIVE_FINITE)
+    class_loss: float = setting(0.0, "Auxiliary classifier (AC-GAN, Odena et al. 2017), weighted by this: D gains a head "
+                                "that learns the classes of real images (cross-entropy), and G's loss adds that "
+                                "head's cross-entropy on its samples of each class. Needs --conditional. 0 = off.",
+                                check=OFF_OR_POSITIVE_FINITE)
+    twin_classifier: bool = setting(False, "With --class-loss: TAC-GAN's twin classifier (Gong et al. 2019), a second "
+                                    "head that learns the classes of generated images, whose cross-entropy G raises: "
+                                    "it cancels AC-GAN's pull of the samples away from the class boundaries.",
+                                    flag="--twin-classifier/--no-twin-classifier")
     # None: the loss's own weight (the architecture's lambda is for its default loss)
     penalty_weight: Optional[float] = setting(
         None, "Gradient-penalty lambda.", arch_may_set=True,

@@ -27,6 +27,7 @@ __all__ = [
     "Dataset",
     "GanModels",
     "LinearChainCritic",
+    "ClassifyingCritic",
     "Plan",
     "Schedule",
     "Architecture",
@@ -154,6 +155,20 @@ class LinearChainCritic(Protocol):
     """
 
     def linear_chain(self) -> "Optional[tuple[list[torch.nn.Linear], float]]": ...
+
+
+@runtime_checkable
+class ClassifyingCritic(Protocol):
+    """A capability a conditional discriminator may offer for ``--class-loss`` (AC-GAN, Odena et al. 2017).
+
+    ``add_class_head(outputs)`` gives it a linear head of ``outputs`` class logits (the run's classes, twice with
+    ``--twin-classifier``) on the features its logit is read from. The trainer calls it once, before the optimizers,
+    when a run asks for the loss; a network built without it is unchanged, so runs without the loss keep their
+    weights. After it, ``forward(x, y, classes=True)`` returns the logits and the class logits, shape (B, outputs),
+    of one pass; ``forward(x, y)`` stays the plain logits. ``ganzoo.nets.ConvDiscriminator`` offers it.
+    """
+
+    def add_class_head(self, outputs: int) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)

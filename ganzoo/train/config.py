@@ -201,7 +201,7 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
         raise ConfigError(f"--label-smoothing has no meaning for loss {loss.name!r}: it applies to 'bce'")
     if config.penalty_weight is not None and loss.penalty is None:
         raise ConfigError(f"--penalty-weight needs a loss with a gradient penalty (e.g. wgan_gp), not {loss.name!r}")
-    if config.mode_seeking and (config.batch_size < 2 or config.batch_size % 2):
+    if config.mode_seeking and config.batch_size % 2:
         raise ConfigError(f"--mode-seeking compares pairs of samples, and --batch-size {config.batch_size} is odd: give "
                           "an even batch size, e.g. --batch-size 64")
     if config.penalty_every > 1 and loss.penalty is None:
@@ -220,6 +220,10 @@ def _check(registry: Registry, config: TrainConfig, arch: Architecture) -> Resol
     if config.conditional and not (arch.conditional and dataset.has_labels):
         what = f"architecture {arch.name!r}" if not arch.conditional else f"dataset {dataset.name!r} (it has no labels)"
         raise ConfigError(f"--conditional is not supported by {what}")
+    if config.class_loss and not config.conditional:
+        raise ConfigError("--class-loss trains D to name the classes of a conditional run: add --conditional, or drop it")
+    if config.twin_classifier and not config.class_loss:
+        raise ConfigError("--twin-classifier is a second class head beside --class-loss's: add --class-loss W, e.g. 1")
 
     metric = None
     if config.val_every:

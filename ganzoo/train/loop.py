@@ -33,7 +33,7 @@ from ganzoo.train.cadence import Cadence
 from ganzoo.train.checkpoint import restore_training, save_training
 from ganzoo.train.config import Resolved, TrainConfig
 from ganzoo.train.guard import NonFiniteGuard
-from ganzoo.train.models import Networks, auto_precision, build_networks, pick_device
+from ganzoo.train.models import Networks, auto_precision, build_networks, class_loss, pick_device
 from ganzoo.train.records import RunRecords, plan_record, save_loss_curve, save_samples, save_validation_curve
 from ganzoo.train.run import (
     checkpoint_path,
@@ -132,7 +132,7 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                  if cfg.nonfinite_check_every and cfg.precision != "fp16" else None)  # fp16 has its loss scaler
         records = RunRecords(run_dir, world, skip_nonfinite=cfg.precision == "fp16")
         cadence = Cadence.of(cfg)
-        augmentation = parse_policy(cfg.augment)
+        augmentation, classes = parse_policy(cfg.augment), class_loss(cfg)
         status, plan = "finished", None
         record: dict[str, Any] = {}
         if progress:
@@ -159,12 +159,14 @@ def train(resolved: Resolved, run_dir: Optional[Path] = None, *, resume: bool = 
                         records.add(critic_step(nets, real, y, loss, penalty_this_update(penalty, cfg.penalty_every,
                                                                                           state.batches),
                                                 noise, world, label_smoothing=cfg.label_smoothing,
-                                                grad_clip=cfg.grad_clip, guard=guard, augmentation=augmentation))
+                                                grad_clip=cfg.grad_clip, guard=guard, augmentation=augmentation,
+                                                classes=classes))
 
                     # (2) generator: one update through a frozen D
                     records.add(generator_step(nets, loss, noise, world, batch_size, data.num_classes, state.step,
                                                ema=cfg.ema, grad_clip=cfg.grad_clip, guard=guard, real=(real, y),
-                                               augmentation=augmentation, mode_seeking=cfg.mode_seeking))
+                                               augmentation=augmentation, mode_seeking=cfg.mode_seeking,
+                                               classes=classes))
                     state.step += 1
 
                     # (3) bookkeeping, as the cadence says; nothing is written before the guard has checked the window

@@ -14,8 +14,9 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ganzoo.errors import ConfigError, PluginError
 from ganzoo.seeding import torch_seeded
-from ganzoo.specs import Architecture, DataInfo, GanModels, LinearChainCritic, Plan, Schedule
+from ganzoo.specs import Architecture, ClassifyingCritic, DataInfo, GanModels, LinearChainCritic, Plan, Schedule
 from ganzoo.train import distributed
+from ganzoo.train.auxiliary import ClassLoss
 from ganzoo.train.config import TrainConfig
 from ganzoo.train.state import TrainState
 
@@ -223,6 +224,9 @@ def build_networks(arch: Architecture, cfg: TrainConfig, info: DataInfo, device:
     """A new run's networks, initialised from ``cfg.seed``, with their optimizers, scalers and DDP wrappers."""
     with torch_seeded(cfg.seed):  # network initialisation is the only user of the global generator
         models, schedule = build_models(arch, cfg, info, device, num_classes, images=0)
+        classes = class_loss(cfg)
+        if classes is not None:
+            add_class_head(models.discriminator, arch.name, classes.head_outputs(num_classes))
     G, D = models.generator, models.discriminator
     G_ema = copy.deepcopy(G).requires_grad_(False).eval() if cfg.ema > 0 else None
     amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
@@ -245,6 +249,19 @@ def build_networks(arch: Architecture, cfg: TrainConfig, info: DataInfo, device:
                     scaler_d=torch.amp.GradScaler(device.type, enabled=fp16),
                     amp_dtype=amp_dtype, device=device,
                     critic_layers=_critic_layers(D, amp_dtype, schedule), num_classes=num_classes)
+
+
+def class_loss(cfg: TrainConfig) -> Optional[ClassLoss]:
+    """The run's auxiliary-classifier terms, or None without ``--class-loss``."""
+    return ClassLoss(cfg.class_loss, cfg.twin_classifier) if cfg.class_loss else None
+
+
+def add_class_head(D: nn.Module, arch: str, outputs: int) -> None:
+    """The classifier head on D for ``--class-loss``: only a critic that offers one (``ClassifyingCritic``)."""
+    if not isinstance(D, ClassifyingCritic) or not callable(D.add_class_head):
+        raise ConfigError(f"--class-loss needs a discriminator that can classify, and architecture {arch!r}'s cannot: "
+                          "use --arch dcgan or --arch wgan_gp on images, or drop --class-loss")
+    D.add_class_head(outputs)
 
 
 def channels_last_pays(info: DataInfo, device: torch.device, amp_dtype: Optional[torch.dtype]) -> bool:
@@ -345,13 +362,16 @@ def standing_statistics(generator: nn.Module, latent_dim: int, num_classes: int,
 
 @torch.no_grad()
 def generate(generator: nn.Module, n: int, latent_dim: int, device: torch.device, gen: torch.Generator,
-             labels: Optional[torch.Tensor] = None, batch: int = 500) -> torch.Tensor:
-    """``n`` samples (on the CPU) from ``generator`` in eval mode, with noise drawn from ``gen``."""
+             labels: Optional[torch.Tensor] = None, batch: int = 500, noise_scale: float = 1.0) -> torch.Tensor:
+    """``n`` samples (on the CPU) from ``generator`` in eval mode, with noise drawn from ``gen`` and multiplied by
+    ``noise_scale`` (the truncation trick's knob: below 1 the typical samples, above 1 more of the spread)."""
     out = []
     with eval_mode(generator):
         for start in range(0, n, batch):
             count = min(batch, n - start)
             z = torch.randn(count, latent_dim, generator=gen).to(device)
+            if noise_scale != 1.0:
+                z = z * noise_scale
             y = labels[start:start + count].to(device) if labels is not None else None
             out.append(generator(z, y).float().cpu())
     return torch.cat(out)

@@ -3,6 +3,7 @@ safetensors checkpoint (the generator average when the run kept one) and write a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -83,15 +84,26 @@ def class_labels(loaded: LoadedGenerator, n: int, class_id: Optional[int]) -> Op
     return classes_in_turn(n, loaded.num_classes)
 
 
-def sample_to_file(loaded: LoadedGenerator, n: int, out: Path, seed: int = 0, class_id: Optional[int] = None) -> torch.Tensor:
-    """Generate ``n`` samples and write them: ``.png`` (image grid, or scatter for 2-D points) or ``.npy`` (the array)."""
+def check_noise_scale(noise_scale: float) -> float:
+    if not (0 < noise_scale < math.inf):
+        raise ConfigError(f"--noise-scale {noise_scale} must be a positive finite number: 1 draws the noise the "
+                          "generator was trained on")
+    return noise_scale
+
+
+def sample_to_file(loaded: LoadedGenerator, n: int, out: Path, seed: int = 0, class_id: Optional[int] = None,
+                   noise_scale: float = 1.0) -> torch.Tensor:
+    """Generate ``n`` samples and write them: ``.png`` (image grid, or scatter for 2-D points) or ``.npy`` (the array).
+    ``noise_scale`` multiplies the noise (``generate``)."""
     if n < 1:
         raise ConfigError(f"--n {n} must be at least 1")
+    check_noise_scale(noise_scale)
     suffix = out.suffix.lower()
     if suffix not in (".png", ".npy"):
         raise ConfigError(f"--out {out}: the file must end in .png (picture) or .npy (array)")
     labels = class_labels(loaded, n, class_id)
-    fake = generate(loaded.generator, n, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed), labels)
+    fake = generate(loaded.generator, n, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed), labels,
+                    noise_scale=noise_scale)
     if suffix == ".npy":
         with atomic_path(out, suffix=".npy") as tmp:
             np.save(tmp, fake.numpy())

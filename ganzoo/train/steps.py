@@ -24,6 +24,7 @@ from ganzoo.ops import (
 from ganzoo.specs import Loss, Penalty
 from ganzoo.train import distributed
 from ganzoo.train.augment import augment
+from ganzoo.train.auxiliary import ClassLoss
 from ganzoo.train.guard import NonFiniteGuard
 from ganzoo.train.models import Networks, ema_decay
 
@@ -42,7 +43,7 @@ def penalty_this_update(penalty: Optional[Penalty], every: int, update: int) -> 
 def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], loss: Loss, penalty: Optional[Penalty],
                 noise: torch.Generator, world: distributed.World, *, label_smoothing: float = 0.0,
                 grad_clip: float = 0.0, guard: Optional[NonFiniteGuard] = None,
-                augmentation: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
+                augmentation: tuple[str, ...] = (), classes: Optional[ClassLoss] = None) -> dict[str, torch.Tensor]:
     """One update of D on a real batch (this rank's slice) and as many detached fakes, with ``penalty`` when given,
     and its log record: ``d_loss`` (without the penalty), ``d_real`` and ``d_fake`` (mean logits), ``d_acc`` (the
     share of real logits > 0 and fake logits < 0) and ``gp`` (the weighted penalty) when there is one.
@@ -51,7 +52,8 @@ def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], l
     (``nets.critic_layers``) gets them from ``mlp_critic_grads``'s hand-derived formulas, any other through autograd
     (a double backward for the penalty). A loss that names a kernel ``kind`` runs loss and penalty as one op (fused
     unless ``--no-fused``), its statistics from the same pass. With ``augmentation`` (DiffAugment), D sees real and
-    fake batches through it, the penalty included."""
+    fake batches through it, the penalty included. ``classes`` adds the auxiliary classifiers' terms (``ClassLoss``),
+    logged unweighted as ``d_class`` (and ``d_twin``)."""
     global_batch = real.shape[0] * world.size
     mine = world.part(global_batch)
     with nets.autocast(), torch.no_grad():
@@ -59,25 +61,48 @@ def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], l
         fake = nets.G(z, y).float()
     if augmentation:
         real, fake = augment(real, augmentation, noise, world), augment(fake, augmentation, noise, world)
-    if nets.critic_layers is not None and loss.kind is not None and use_extension(None, real, fake):
+    if nets.critic_layers is not None and loss.kind is not None and classes is None and use_extension(None, real, fake):
         total, stats, grads = _critic_loss_by_hand(nets.critic_layers, real, fake, loss.kind, penalty, noise, world,
                                                    label_smoothing)
         distributed.average_gradients([g for _, g in grads], world)  # DDP's averaging, which its hooks do in autograd
     else:
-        total, stats = _critic_loss_by_autograd(nets, real, fake, y, loss, penalty, noise, world, label_smoothing)
+        total, stats, class_terms = _critic_loss_by_autograd(nets, real, fake, y, loss, penalty, noise, world,
+                                                             label_smoothing, classes)
         grads = None
     optimizer_step(total, nets.opt_d, nets.scaler_d, nets.D, grad_clip, guard, grads=grads)
     logged = {"d_loss": total.detach() - stats.penalty, "d_real": stats.real_mean, "d_fake": stats.fake_mean,
               "d_acc": stats.accuracy}
+    if classes is not None:  # d_loss is the adversarial loss alone, as without the penalty
+        logged = {**logged, "d_loss": logged["d_loss"] - classes.critic_total(class_terms), **class_terms}
     return {**logged, "gp": stats.penalty} if penalty is not None else logged
 
 
 def _critic_loss_by_autograd(nets: Networks, real: torch.Tensor, fake: torch.Tensor, y: Optional[torch.Tensor],
                              loss: Loss, penalty: Optional[Penalty], noise: torch.Generator, world: distributed.World,
-                             label_smoothing: float) -> tuple[torch.Tensor, CriticStats]:
-    """The critic's loss (penalty included) in autograd's graph, for ``optimizer_step``'s backward."""
+                             label_smoothing: float, classes: Optional[ClassLoss] = None
+                             ) -> tuple[torch.Tensor, CriticStats, dict[str, torch.Tensor]]:
+    """The critic's loss (penalty and class terms included) in autograd's graph, for ``optimizer_step``'s backward,
+    its statistics, and the class terms (detached; none without ``classes``)."""
+    class_terms: dict[str, torch.Tensor] = {}
     with nets.autocast():
-        d_real, d_fake = nets.D_ddp(real, y).float(), nets.D_ddp(fake, y).float()
+        if classes is None:
+            d_real, d_fake = nets.D_ddp(real, y), nets.D_ddp(fake, y)
+        else:
+            d_real, real_classes = nets.D_ddp(real, y, classes=True)
+            d_fake, fake_classes = nets.D_ddp(fake, y, classes=True) if classes.twin else (nets.D_ddp(fake, y), None)
+            class_terms = classes.critic_terms(real_classes, fake_classes, y)
+        d_real, d_fake = d_real.float(), d_fake.float()
+    total, stats = _adversarial_loss(nets, real, fake, y, d_real, d_fake, loss, penalty, noise, world, label_smoothing)
+    if classes is None:
+        return total, stats, class_terms
+    return total + classes.critic_total(class_terms), stats, {k: v.detach() for k, v in class_terms.items()}
+
+
+def _adversarial_loss(nets: Networks, real: torch.Tensor, fake: torch.Tensor, y: Optional[torch.Tensor],
+                      d_real: torch.Tensor, d_fake: torch.Tensor, loss: Loss, penalty: Optional[Penalty],
+                      noise: torch.Generator, world: distributed.World,
+                      label_smoothing: float) -> tuple[torch.Tensor, CriticStats]:
+    """The loss of the logits D gave real and fake samples, penalty included, and its statistics."""
     if penalty is not None and loss.kind is not None:
         grad = penalty_grad(nets.D_ddp, penalty, real, fake, y, noise, world, nets.autocast, nets.scaler_d)
         return critic_tail(d_real, d_fake, grad, loss.kind, penalty.kind, penalty.weight, penalty.center,
@@ -116,13 +141,16 @@ def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: di
                    num_classes: int, step: int, *, ema: float = 0.0, grad_clip: float = 0.0,
                    guard: Optional[NonFiniteGuard] = None,
                    real: Optional[tuple[torch.Tensor, Optional[torch.Tensor]]] = None,
-                   augmentation: tuple[str, ...] = (), mode_seeking: float = 0.0) -> dict[str, torch.Tensor]:
+                   augmentation: tuple[str, ...] = (), mode_seeking: float = 0.0,
+                   classes: Optional[ClassLoss] = None) -> dict[str, torch.Tensor]:
     """One update of G through a frozen D (``batch_size`` per rank), then the generator average's, at ``step``.
 
     ``real``: the critic's last real batch and its labels, scored by the current D (without gradient: G's loss does
     not depend on them through G) for a loss with ``generator_takes_real``. With ``augmentation``, D sees the fakes
     (and that real batch) through it, and G's gradient passes through the transformation. ``mode_seeking`` > 0 adds
-    MSGAN's term (Mao et al. 2019) to G's loss, weighted by it, and logs the ratio it raises as ``ms_ratio``."""
+    MSGAN's term (Mao et al. 2019) to G's loss, weighted by it, and logs the ratio it raises as ``ms_ratio``.
+    ``classes`` adds the auxiliary classifiers' terms on the fakes against the classes G was asked for
+    (``ClassLoss``), logged unweighted as ``g_class`` (and ``g_twin``)."""
     global_batch = batch_size * world.size
     mine = world.part(global_batch)
     nets.D.requires_grad_(False)
@@ -132,7 +160,12 @@ def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: di
         y = paired_labels(y)
     with nets.autocast():
         fake = nets.G_ddp(z, y)
-        logits = nets.D(augment(fake, augmentation, noise, world) if augmentation else fake, y).float()
+        fake_in = augment(fake, augmentation, noise, world) if augmentation else fake
+        if classes is not None:
+            logits, fake_classes = nets.D(fake_in, y, classes=True)
+        else:
+            logits = nets.D(fake_in, y)
+        logits = logits.float()
         if loss.generator_takes_real:
             if real is None:
                 raise ValueError(f"loss {loss.name!r} scores real data in the generator step: pass the real batch")
@@ -146,6 +179,10 @@ def generator_step(nets: Networks, loss: Loss, noise: torch.Generator, world: di
         ratio = mode_seeking_ratio(fake.float(), z)
         total = g_loss + mode_seeking / (ratio + MODE_SEEKING_EPS)
         logged["ms_ratio"] = ratio.detach()
+    if classes is not None:
+        class_terms = classes.generator_terms(fake_classes, y)
+        total = total + classes.generator_total(class_terms)
+        logged.update({k: v.detach() for k, v in class_terms.items()})
     optimizer_step(total, nets.opt_g, nets.scaler_g, nets.G, grad_clip, guard)
     nets.D.requires_grad_(True)
     nets.update_average(ema_decay(ema, step))
@@ -161,8 +198,9 @@ def paired_labels(y: torch.Tensor) -> torch.Tensor:
     samples 2i and 2i + 1 share a class and differ only in their noise: the pairs ``mode_seeking_ratio`` compares.
     Neighbours, not halves: with an even batch per process (``--mode-seeking`` asks for one) every rank's part starts at
     an even index, so N processes draw the same pairs as one process with their global batch."""
+    even = y.shape[0] - y.shape[0] % 2
     paired = y.clone()
-    paired[1:2 * (y.shape[0] // 2):2] = y[0:2 * (y.shape[0] // 2):2]
+    paired[1:even:2] = y[0:even:2]
     return paired
 
 
@@ -170,9 +208,9 @@ def mode_seeking_ratio(fake: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """MSGAN's ratio: the mean absolute difference between the images of the pairs (2i, 2i + 1) over that between
     their latents. A generator that maps distinct noise of one class to one image (mode collapse) has it near 0; G's
     term 1 / ratio pushes it up. Over this process's part of the batch, as BatchNorm's statistics are."""
-    pairs = fake.shape[0] // 2
-    images = (fake[0:2 * pairs:2] - fake[1:2 * pairs:2]).abs().mean()
-    latents = (z[0:2 * pairs:2] - z[1:2 * pairs:2]).abs().mean()
+    even = fake.shape[0] - fake.shape[0] % 2
+    images = (fake[0:even:2] - fake[1:even:2]).abs().mean()
+    latents = (z[0:even:2] - z[1:even:2]).abs().mean()
     return images / latents
 
 

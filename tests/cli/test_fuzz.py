@@ -16,6 +16,8 @@ HOSTILE = [
     ["--label-smoothing", "nan"], ["--grad-clip", "nan"], ["--grad-clip", "inf"], ["--grad-clip", "-1"],
     ["--mode-seeking", "nan"], ["--mode-seeking", "inf"], ["--mode-seeking", "-1"],
     ["--arch", "dcgan", "--mode-seeking", "1", "--batch-size", "1"],
+    ["--class-loss", "nan"], ["--class-loss", "-1"], ["--arch", "dcgan", "--class-loss", "1"],
+    ["--arch", "vanilla", "--dataset", "digits", "--conditional", "--class-loss", "1"],
     ["--n-critic", "0"], ["--val-samples", "0"], ["--penalty-every", "0"], ["--log-every", "-1"],
     ["--set", "hidden=abc"], ["--set", "nope=1"], ["--set", "=3"], ["--set", "hidden="], ["--set", "hidden=-4"],
     ["--set", "betas=0.5"], ["--set", "betas=nan,0.9"], ["--set", "lr_g=nan"], ["--set", "ema=2"],
@@ -42,7 +44,7 @@ def test_hostile_train_arguments_fail_cleanly(run_cli, tmp_path: Path, args: lis
 
 
 NUMERIC = ["--steps", "--batch-size", "--lr-g", "--lr-d", "--n-critic", "--ema", "--penalty-weight", "--grad-clip",
-           "--label-smoothing", "--mode-seeking", "--val-samples"]
+           "--label-smoothing", "--mode-seeking", "--class-loss", "--val-samples"]
 NOT_A_NUMBER = st.text(min_size=1, max_size=12).filter(lambda t: not _parses_as_number(t))
 
 

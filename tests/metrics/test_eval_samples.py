@@ -108,6 +108,32 @@ def test_a_protocol_fixes_n_and_its_metric_and_says_so(digits_run: Path, tmp_pat
     assert any("holds 180 images, fewer than the protocol's 500" in note for note in small_split.notes)
 
 
+def test_a_scaled_noise_is_sampled_scored_and_said(digits_run: Path, run_cli, tmp_path: Path, monkeypatch) -> None:
+    """--noise-scale S draws the generator's noise times S (the truncation trick's knob), in `ganzoo sample`, `ganzoo
+    eval` and the API alike, and the report says so, in a file of its own."""
+    from ganzoo.api import open_run
+    from ganzoo.train.sample import load_generator
+
+    monkeypatch.setenv("GANZOO_CACHE_DIR", str(tmp_path / "cache"))
+    loaded = load_generator(default_registry(), digits_run, "last", "cpu")
+    z = torch.randn(8, loaded.latent_dim, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        expected = loaded.generator.eval()(1.5 * z).float()
+    torch.testing.assert_close(open_run(digits_run).sample(8, seed=3, noise_scale=1.5), expected)
+    assert run_cli("sample", str(digits_run), "--n", "8", "--seed", "3", "--noise-scale", "1.5",
+                   "--out", str(tmp_path / "s.npy")).exit_code == 0
+    torch.testing.assert_close(torch.from_numpy(np.load(tmp_path / "s.npy")), expected)
+
+    result = run_cli("eval", str(digits_run), "--n", "60", "--metric", "swd", "--noise-scale", "1.5")
+    assert result.exit_code == 0, result.stderr
+    assert "noise scaled x1.5 at sampling (--noise-scale)" in result.stdout
+    saved = json.loads(next((digits_run / "eval").glob("last_step*_noise1.5.json")).read_text())
+    plain = evaluate(default_registry(), digits_run, n=60, metrics=["swd"], save=False)
+    assert saved["noise_scale"] == 1.5 and plain.noise_scale == 1.0
+    assert saved["metrics"]["swd"]["score"] != plain.scores["swd"]
+    assert saved["metrics"]["swd"]["floor"] == plain.floors["swd"]  # the same real data beside it
+
+
 def test_the_floor_is_computed_once_for_the_same_data(digits_run: Path, monkeypatch, tmp_path: Path) -> None:
     """At the published N the floor costs as much as the score; it depends only on the data, so it is cached."""
     from ganzoo import evaluate as module
@@ -120,6 +146,10 @@ def test_the_floor_is_computed_once_for_the_same_data(digits_run: Path, monkeypa
     second = evaluate(default_registry(), digits_run, n=60, metrics=["swd"], seed=5, save=False)
     assert calls == ["swd", "swd", "swd"]  # score, floor, score: the second floor from the cache
     assert first.floors == second.floors
+    # another seed draws other generated samples, but the floor is one draw of real data for every seed
+    other_seed = evaluate(default_registry(), digits_run, n=60, metrics=["swd"], seed=6, save=False)
+    assert calls == ["swd"] * 4 and other_seed.floors == first.floors
+    assert other_seed.scores != first.scores
 
 
 def test_eval_says_what_it_scores_and_shows_the_long_work(digits_run: Path, run_cli, monkeypatch,

@@ -147,6 +147,23 @@ def test_mode_seeking_trains_a_conditional_dcgan_and_logs_its_ratio(tmp_path: Pa
     assert len(ratios) == 3 and all(r > 0 for r in ratios)
 
 
+@pytest.mark.parametrize("arch, twin", [("dcgan", False), ("wgan_gp", False), ("dcgan", True)])
+def test_the_class_loss_trains_a_class_head_on_d_that_a_resume_restores(tmp_path: Path, arch: str, twin: bool) -> None:
+    options = {"conditional": True, "class_loss": 1.0, "twin_classifier": twin, "log_every": 1}
+    tiny_run(tmp_path / "straight", arch, "digits", steps=5, **options)
+    tiny_run(tmp_path / "split", arch, "digits", steps=3, **options)
+    tiny_run(tmp_path / "split", arch, "digits", steps=5, resume=True)
+    tensors = checkpoint_tensors(tmp_path / "split")
+    assert {"D/class_head.weight", "D/class_head.bias"} <= set(tensors)
+    assert_same_tensors(checkpoint_tensors(tmp_path / "straight"), tensors)
+    records = _losses(tmp_path / "straight")
+    assert sum("d_class" in r for r in records) == 5 and sum("g_class" in r for r in records) == 5
+    assert sum("d_twin" in r for r in records) == sum("g_twin" in r for r in records) == (5 if twin else 0)
+    assert tensors["D/class_head.weight"].shape[0] == (20 if twin else 10)
+    assert all(r["d_class"] > 0 and r["g_class"] > 0 for r in records if "g_class" in r)
+    assert records == _losses(tmp_path / "split")
+
+
 def test_early_stopping_stops(tmp_path: Path) -> None:
     # lr so small nothing changes: validation cannot improve after the first, so patience 1 stops at the second
     result = tiny_run(tmp_path, "wgan_gp", "ring", steps=30, val_every=2, early_stop_patience=1, lr_g=1e-12, lr_d=1e-12)
@@ -164,6 +181,10 @@ def test_early_stopping_stops(tmp_path: Path) -> None:
     ({"arch": "wgan_gp", "ema": 1.5}, [], "--ema"),
     ({"arch": "wgan_gp", "mode_seeking": -1.0}, [], "--mode-seeking -1.0 must be 0 .off. or a positive"),
     ({"arch": "dcgan", "mode_seeking": 1.0, "batch_size": 5}, [], "--batch-size 5 is odd: give an even batch size"),
+    ({"arch": "dcgan", "class_loss": -1.0}, [], "--class-loss -1.0 must be 0 .off. or a positive"),
+    ({"arch": "dcgan", "conditional": True, "twin_classifier": True}, [], "--twin-classifier is a second class head"),
+    ({"arch": "dcgan", "class_loss": 1.0}, [], "--class-loss trains D to name the classes of a conditional run: add "
+                                               "--conditional"),
     ({"arch": "wgan_gp", "label_smoothing": 0.1}, [], "no meaning for loss 'wgan_gp'"),
     ({"arch": "wgan_gp", "conditional": True, "dataset": "swissroll"}, [], "has no labels"),
     ({"arch": "wgan_gp"}, ["widht=3"], "--set widht: not a setting"),

@@ -7,10 +7,13 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
 
+from ganzoo.errors import ConfigError
 from ganzoo.nets import ConvGenerator
 from ganzoo.registry import default_registry
 from ganzoo.train import distributed
+from ganzoo.train.auxiliary import ClassLoss
 from ganzoo.train.batches import Batches
 from ganzoo.train.cadence import Cadence
 from ganzoo.train.config import data_request, resolve_config
@@ -200,8 +203,8 @@ def test_mode_seeking_trains_a_conditional_generator_on_pairs_of_one_class() -> 
     nets = build_networks(resolved.arch, resolved.config, info, torch.device("cpu"), 0, WORLD)
     seen = []
     nets.G_ddp.register_forward_pre_hook(lambda module, args: seen.append(args[1].clone()))
-    for weight, seed in ((0.0, 1), (1.0, 1)):
-        logged = generator_step(nets, resolved.loss, torch.Generator().manual_seed(seed), WORLD, 16, 10, step=1,
+    for weight in (0.0, 1.0):  # the same draw (seed 1) without the term, then with it
+        logged = generator_step(nets, resolved.loss, torch.Generator().manual_seed(1), WORLD, 16, 10, step=1,
                                 mode_seeking=weight)
         assert ("ms_ratio" in logged) == bool(weight)
     unpaired, paired = seen
@@ -224,6 +227,94 @@ def test_mode_seeking_spreads_the_generators_samples_apart() -> None:
         with torch.no_grad():
             ratios[weight] = float(mode_seeking_ratio(nets.G(z, None), z))
     assert ratios[100.0] > 1.3 * before and ratios[100.0] > 1.3 * ratios[0.0], (before, ratios)
+
+
+def _conditional_dcgan(**options) -> tuple[Networks, object]:
+    resolved = resolve_config(default_registry(), {"arch": "dcgan", "dataset": "digits", "batch_size": 16,
+                                                   "image_size": 8, "conditional": True, "ema": 0.0, **options},
+                              ["base_channels=4"])
+    info = resolved.dataset.load(data_request(resolved.config)).info
+    return build_networks(resolved.arch, resolved.config, info, torch.device("cpu"), 10, WORLD), resolved
+
+
+def test_the_class_loss_logs_the_cross_entropy_of_the_batches_it_trained_on() -> None:
+    nets, resolved = _conditional_dcgan(class_loss=2.0)
+    D_before, G_before = copy.deepcopy(nets.D), copy.deepcopy(nets.G)
+    real, y = torch.rand(16, 1, 8, 8) * 2 - 1, torch.arange(16) % 10
+    logged = critic_step(nets, real, y, resolved.loss, None, torch.Generator().manual_seed(0), WORLD, classes=ClassLoss(2.0))
+    assert set(logged) == {"d_loss", "d_real", "d_fake", "d_acc", "d_class"}
+    _, classes = D_before(real, y, classes=True)
+    torch.testing.assert_close(logged["d_class"], F.cross_entropy(classes, y))
+    assert not torch.equal(D_before.class_head.weight, nets.D.class_head.weight)
+
+    D_now = copy.deepcopy(nets.D)
+    logged = generator_step(nets, resolved.loss, torch.Generator().manual_seed(5), WORLD, 16, 10, step=1,
+                            classes=ClassLoss(2.0))
+    assert set(logged) == {"g_loss", "g_class"}
+    noise = torch.Generator().manual_seed(5)  # the step's own draw: the classes, then the noise
+    y = torch.randint(10, (16,), generator=noise)
+    z = torch.randn(16, nets.latent_dim, generator=noise)
+    with torch.no_grad():
+        logits, classes = D_now(G_before(z, y), y, classes=True)
+    torch.testing.assert_close(logged["g_class"], F.cross_entropy(classes, y))
+    torch.testing.assert_close(logged["g_loss"], F.softplus(-logits).mean())  # the adversarial loss alone
+
+
+def test_the_twin_classifier_learns_the_fakes_classes_and_g_raises_its_cross_entropy() -> None:
+    twin = ClassLoss(0.5, twin=True)
+    nets, resolved = _conditional_dcgan(class_loss=0.5, twin_classifier=True)
+    assert nets.D.class_head.out_features == 20  # the classifier of real images, then the twin of generated ones
+    D_before, G_before = copy.deepcopy(nets.D), copy.deepcopy(nets.G)
+    real, y = torch.rand(16, 1, 8, 8) * 2 - 1, torch.arange(16) % 10
+    logged = critic_step(nets, real, y, resolved.loss, None, torch.Generator().manual_seed(0), WORLD, classes=twin)
+    assert set(logged) == {"d_loss", "d_real", "d_fake", "d_acc", "d_class", "d_twin"}
+    noise = torch.Generator().manual_seed(0)  # the critic step's draw of the fakes, on the real batch's classes
+    z = torch.randn(16, nets.latent_dim, generator=noise)
+    with torch.no_grad():
+        _, real_classes = D_before(real, y, classes=True)
+        _, fake_classes = D_before(G_before(z, y), y, classes=True)
+    torch.testing.assert_close(logged["d_class"], F.cross_entropy(real_classes[:, :10], y))
+    torch.testing.assert_close(logged["d_twin"], F.cross_entropy(fake_classes[:, 10:], y))
+
+    logged = generator_step(nets, resolved.loss, torch.Generator().manual_seed(5), WORLD, 16, 10, step=1, classes=twin)
+    assert set(logged) == {"g_loss", "g_class", "g_twin"}
+    terms = {"g_class": torch.tensor(2.0), "g_twin": torch.tensor(0.5)}
+    assert float(twin.generator_total(terms)) == pytest.approx(0.5 * (2.0 - 0.5))  # G raises the twin's loss
+    assert float(twin.critic_total({"d_class": torch.tensor(2.0), "d_twin": torch.tensor(0.5)})) == pytest.approx(1.25)
+
+
+def test_the_class_loss_pulls_the_generators_samples_towards_their_classes() -> None:
+    """D's head learns the classes of a fixed labelled batch; then a few generator updates with a heavy weight must
+    lower the head's cross-entropy on fixed noise and classes against the same updates without it (the control)."""
+    nets, resolved = _conditional_dcgan(class_loss=1.0, lr_d=0.01, lr_g=0.01)
+    real = torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    y = torch.arange(40) % 10
+    first = None
+    for update in range(30):
+        logged = critic_step(nets, real, y, resolved.loss, None, torch.Generator().manual_seed(update), WORLD,
+                             classes=ClassLoss(1.0))
+        first = float(logged["d_class"]) if first is None else first
+    assert float(logged["d_class"]) < 0.5 * first, (first, float(logged["d_class"]))
+    z = torch.randn(200, nets.latent_dim, generator=torch.Generator().manual_seed(9))
+    fixed_y = torch.arange(200) % 10
+    cross_entropy = {}
+    for weight in (0.0, 20.0):
+        trained = copy.deepcopy(nets)
+        for step in range(1, 31):
+            generator_step(trained, resolved.loss, torch.Generator().manual_seed(step), WORLD, 16, 10, step=step,
+                           classes=ClassLoss(weight) if weight else None)
+        with torch.no_grad():  # D as the generator step sees it: BatchNorm on the batch's own statistics
+            _, classes = trained.D(trained.G(z, fixed_y), fixed_y, classes=True)
+        cross_entropy[weight] = float(F.cross_entropy(classes, fixed_y))
+    assert cross_entropy[20.0] < 0.8 * cross_entropy[0.0], cross_entropy  # seen: 1.63 against 2.68
+
+
+def test_the_class_loss_is_refused_for_a_discriminator_that_cannot_classify() -> None:
+    with pytest.raises(ConfigError, match="architecture 'vanilla'.s cannot: use --arch dcgan"):
+        _networks("vanilla", conditional=True, class_loss=1.0)
+    nets, _ = _conditional_dcgan()
+    with pytest.raises(ValueError, match="no class head: call add_class_head"):
+        nets.D(torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.long), classes=True)
 
 
 def test_a_loss_that_scores_real_data_needs_the_real_batch() -> None:
