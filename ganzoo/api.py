@@ -85,13 +85,14 @@ class Run:
                         labels, noise_scale=noise_scale)
 
     def save_samples(self, out: PathLike, n: int = 64, *, seed: int = 0, class_id: Optional[int] = None,
-                     checkpoint: str = "last", device: str = "cpu") -> Path:
-        """Write ``n`` samples to ``out``: ``.png`` (an image grid, or a scatter plot of points) or ``.npy``."""
+                     checkpoint: str = "last", device: str = "cpu", noise_scale: float = 1.0) -> Path:
+        """Write ``n`` samples to ``out``: ``.png`` (an image grid, or a scatter plot of points) or ``.npy``;
+        ``noise_scale`` multiplies the noise (``--noise-scale``)."""
         from ganzoo.registry import default_registry
         from ganzoo.train.sample import load_generator, sample_to_file
 
         loaded = load_generator(default_registry(), self.path, checkpoint, device)
-        sample_to_file(loaded, n, Path(out), seed, class_id)
+        sample_to_file(loaded, n, Path(out), seed, class_id, noise_scale)
         return Path(out)
 
     def evaluate(self, n: int = 2500, *, metrics: Sequence[str] = (), checkpoint: str = "last", seed: int = 0,

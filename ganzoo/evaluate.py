@@ -205,11 +205,11 @@ def evaluate(registry: Registry, run_dir: Path, which: str = "last", n: Optional
     result = Evaluation(str(run_dir), which, loaded.step, count, seed, resolution, dataset=cfg.dataset,
                         noise_scale=noise_scale)
     if noise_scale != 1.0:
-        result.notes.append(f"noise scaled x{noise_scale:g} at sampling (--noise-scale): not the distribution the "
+        result.notes.append(f"noise scaled x{noise_scale!r} at sampling (--noise-scale): not the distribution the "
                             "generator was trained to map")
     _score(registry, result, at_data_size(fake, info), labels, train, val, chosen, chosen_protocol)
     if save:
-        scaled = f"_noise{noise_scale:g}" if noise_scale != 1.0 else ""
+        scaled = f"_noise{noise_scale!r}" if noise_scale != 1.0 else ""
         path = run_dir / "eval" / f"{which}_step{loaded.step:06d}{scaled}.json"
         with atomic_path(path, suffix=".json") as tmp:
             tmp.write_text(json.dumps(result.to_json(), indent=2) + "\n")

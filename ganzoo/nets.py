@@ -245,6 +245,8 @@ class ConvDiscriminator(nn.Module):
         self.class_head: Optional[nn.Linear] = None
 
     def add_class_head(self, outputs: int) -> None:
+        if type(self) is not ConvDiscriminator:  # a subclass may change forward: it offers the capability itself
+            raise NotImplementedError(f"{type(self).__name__} does not offer a class head")
         width = self.head.in_channels - self.mbstd.extra_channels
         self.class_head = nn.Linear(width * 16, outputs).to(self.head.weight.device)
 

@@ -165,7 +165,8 @@ class ClassifyingCritic(Protocol):
     ``--twin-classifier``) on the features its logit is read from. The trainer calls it once, before the optimizers,
     when a run asks for the loss; a network built without it is unchanged, so runs without the loss keep their
     weights. After it, ``forward(x, y, classes=True)`` returns the logits and the class logits, shape (B, outputs),
-    of one pass; ``forward(x, y)`` stays the plain logits. ``ganzoo.nets.ConvDiscriminator`` offers it.
+    of one pass; ``forward(x, y)`` stays the plain logits. ``add_class_head`` may raise ``NotImplementedError`` to
+    decline. ``ganzoo.nets.ConvDiscriminator`` offers it for itself only (a subclass may change ``forward``).
     """
 
     def add_class_head(self, outputs: int) -> None: ...

@@ -258,10 +258,14 @@ def class_loss(cfg: TrainConfig) -> Optional[ClassLoss]:
 
 def add_class_head(D: nn.Module, arch: str, outputs: int) -> None:
     """The classifier head on D for ``--class-loss``: only a critic that offers one (``ClassifyingCritic``)."""
-    if not isinstance(D, ClassifyingCritic) or not callable(D.add_class_head):
-        raise ConfigError(f"--class-loss needs a discriminator that can classify, and architecture {arch!r}'s cannot: "
+    refusal = ConfigError(f"--class-loss needs a discriminator that can classify, and architecture {arch!r}'s cannot: "
                           "use --arch dcgan or --arch wgan_gp on images, or drop --class-loss")
-    D.add_class_head(outputs)
+    if not isinstance(D, ClassifyingCritic) or not callable(D.add_class_head):
+        raise refusal
+    try:
+        D.add_class_head(outputs)
+    except NotImplementedError:
+        raise refusal from None
 
 
 def channels_last_pays(info: DataInfo, device: torch.device, amp_dtype: Optional[torch.dtype]) -> bool:

@@ -85,7 +85,7 @@ def class_labels(loaded: LoadedGenerator, n: int, class_id: Optional[int]) -> Op
 
 
 def check_noise_scale(noise_scale: float) -> float:
-    if not (0 < noise_scale < math.inf):
+    if isinstance(noise_scale, bool) or not isinstance(noise_scale, (int, float)) or not 0 < noise_scale < math.inf:
         raise ConfigError(f"--noise-scale {noise_scale} must be a positive finite number: 1 draws the noise the "
                           "generator was trained on")
     return noise_scale

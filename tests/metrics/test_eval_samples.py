@@ -123,6 +123,11 @@ def test_a_scaled_noise_is_sampled_scored_and_said(digits_run: Path, run_cli, tm
     assert run_cli("sample", str(digits_run), "--n", "8", "--seed", "3", "--noise-scale", "1.5",
                    "--out", str(tmp_path / "s.npy")).exit_code == 0
     torch.testing.assert_close(torch.from_numpy(np.load(tmp_path / "s.npy")), expected)
+    open_run(digits_run).save_samples(tmp_path / "api.npy", 8, seed=3, noise_scale=1.5)
+    torch.testing.assert_close(torch.from_numpy(np.load(tmp_path / "api.npy")), expected)
+    for hostile in (None, 0, -1.0, float("nan"), float("inf"), True):
+        with pytest.raises(ConfigError, match="must be a positive finite number"):
+            open_run(digits_run).sample(8, noise_scale=hostile)
 
     result = run_cli("eval", str(digits_run), "--n", "60", "--metric", "swd", "--noise-scale", "1.5")
     assert result.exit_code == 0, result.stderr

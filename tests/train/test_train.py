@@ -160,7 +160,6 @@ def test_the_class_loss_trains_a_class_head_on_d_that_a_resume_restores(tmp_path
     assert sum("d_class" in r for r in records) == 5 and sum("g_class" in r for r in records) == 5
     assert sum("d_twin" in r for r in records) == sum("g_twin" in r for r in records) == (5 if twin else 0)
     assert tensors["D/class_head.weight"].shape[0] == (20 if twin else 10)
-    assert all(r["d_class"] > 0 and r["g_class"] > 0 for r in records if "g_class" in r)
     assert records == _losses(tmp_path / "split")
 
 

@@ -10,14 +10,14 @@ import torch
 import torch.nn.functional as F
 
 from ganzoo.errors import ConfigError
-from ganzoo.nets import ConvGenerator
+from ganzoo.nets import ConvDiscriminator, ConvGenerator
 from ganzoo.registry import default_registry
 from ganzoo.train import distributed
 from ganzoo.train.auxiliary import ClassLoss
 from ganzoo.train.batches import Batches
 from ganzoo.train.cadence import Cadence
 from ganzoo.train.config import data_request, resolve_config
-from ganzoo.train.models import Networks, build_networks, standing_statistics
+from ganzoo.train.models import Networks, add_class_head, build_networks, standing_statistics
 from ganzoo.train.steps import critic_step, generator_step, mode_seeking_ratio, paired_labels
 
 WORLD = distributed.World()
@@ -246,11 +246,13 @@ def test_the_class_loss_logs_the_cross_entropy_of_the_batches_it_trained_on() ->
     _, classes = D_before(real, y, classes=True)
     torch.testing.assert_close(logged["d_class"], F.cross_entropy(classes, y))
     assert not torch.equal(D_before.class_head.weight, nets.D.class_head.weight)
+    assert all(torch.equal(a, b) for a, b in zip(G_before.parameters(), nets.G.parameters()))
 
     D_now = copy.deepcopy(nets.D)
     logged = generator_step(nets, resolved.loss, torch.Generator().manual_seed(5), WORLD, 16, 10, step=1,
                             classes=ClassLoss(2.0))
     assert set(logged) == {"g_loss", "g_class"}
+    assert all(torch.equal(a, b) for a, b in zip(D_now.parameters(), nets.D.parameters()))  # the head included
     noise = torch.Generator().manual_seed(5)  # the step's own draw: the classes, then the noise
     y = torch.randint(10, (16,), generator=noise)
     z = torch.randn(16, nets.latent_dim, generator=noise)
@@ -315,6 +317,12 @@ def test_the_class_loss_is_refused_for_a_discriminator_that_cannot_classify() ->
     nets, _ = _conditional_dcgan()
     with pytest.raises(ValueError, match="no class head: call add_class_head"):
         nets.D(torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.long), classes=True)
+
+    class OwnForward(ConvDiscriminator):  # a plugin's subclass may change forward: it must offer the head itself
+        pass
+
+    with pytest.raises(ConfigError, match="architecture 'mine'.s cannot"):
+        add_class_head(OwnForward(1, 8, 4, num_classes=10), "mine", 10)
 
 
 def test_a_loss_that_scores_real_data_needs_the_real_batch() -> None:
