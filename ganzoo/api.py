@@ -70,19 +70,14 @@ class Run:
         """``n`` samples ``(n, *shape)`` on the CPU from the checkpoint's generator (the averaged one when the run kept
         it), as ``ganzoo sample`` draws them: the same seed gives the same samples. Conditional runs: ``class_id``
         draws one class; otherwise the classes take turns. ``noise_scale`` multiplies the noise (``--noise-scale``)."""
-        import torch
-
         from ganzoo.registry import default_registry
-        from ganzoo.train.models import generate
-        from ganzoo.train.sample import check_noise_scale, class_labels, load_generator
+        from ganzoo.train.sample import check_noise_scale, draw_samples, load_generator
 
         if n < 1:
             raise ConfigError(f"n={n} must be at least 1")
         check_noise_scale(noise_scale)
-        loaded = load_generator(default_registry(), self.path, checkpoint, device)
-        labels = class_labels(loaded, n, class_id)
-        return generate(loaded.generator, n, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed),
-                        labels, noise_scale=noise_scale)
+        return draw_samples(load_generator(default_registry(), self.path, checkpoint, device), n, seed, class_id,
+                            noise_scale)
 
     def save_samples(self, out: PathLike, n: int = 64, *, seed: int = 0, class_id: Optional[int] = None,
                      checkpoint: str = "last", device: str = "cpu", noise_scale: float = 1.0) -> Path:

@@ -84,11 +84,20 @@ def class_labels(loaded: LoadedGenerator, n: int, class_id: Optional[int]) -> Op
     return classes_in_turn(n, loaded.num_classes)
 
 
-def check_noise_scale(noise_scale: float) -> float:
+def check_noise_scale(noise_scale: float) -> None:
     if isinstance(noise_scale, bool) or not isinstance(noise_scale, (int, float)) or not 0 < noise_scale < math.inf:
         raise ConfigError(f"--noise-scale {noise_scale} must be a positive finite number: 1 draws the noise the "
                           "generator was trained on")
-    return noise_scale
+
+
+def draw_samples(loaded: LoadedGenerator, n: int, seed: int = 0, class_id: Optional[int] = None,
+                 noise_scale: float = 1.0) -> torch.Tensor:
+    """``n`` samples from the loaded generator, as ``ganzoo sample`` draws them (the same seed, the same samples):
+    one class with ``class_id``, else the classes in turn; ``noise_scale`` multiplies the noise. The callers check
+    ``n`` and the scale first, each in its own words (command-line flags or Python names)."""
+    labels = class_labels(loaded, n, class_id)
+    return generate(loaded.generator, n, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed), labels,
+                    noise_scale=noise_scale)
 
 
 def sample_to_file(loaded: LoadedGenerator, n: int, out: Path, seed: int = 0, class_id: Optional[int] = None,
@@ -101,9 +110,7 @@ def sample_to_file(loaded: LoadedGenerator, n: int, out: Path, seed: int = 0, cl
     suffix = out.suffix.lower()
     if suffix not in (".png", ".npy"):
         raise ConfigError(f"--out {out}: the file must end in .png (picture) or .npy (array)")
-    labels = class_labels(loaded, n, class_id)
-    fake = generate(loaded.generator, n, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed), labels,
-                    noise_scale=noise_scale)
+    fake = draw_samples(loaded, n, seed, class_id, noise_scale)
     if suffix == ".npy":
         with atomic_path(out, suffix=".npy") as tmp:
             np.save(tmp, fake.numpy())
@@ -111,6 +118,6 @@ def sample_to_file(loaded: LoadedGenerator, n: int, out: Path, seed: int = 0, cl
         from ganzoo.viz import save_samples_picture
 
         save_samples_picture(fake.numpy(), out, loaded.info.kind, loaded.info.value_range,
-                             nrow=loaded.num_classes if labels is not None and class_id is None else None,
+                             nrow=loaded.num_classes if loaded.num_classes and class_id is None else None,
                              title=f"{n} samples, step {loaded.step}")
     return fake

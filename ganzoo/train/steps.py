@@ -65,24 +65,25 @@ def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], l
         total, stats, grads = _critic_loss_by_hand(nets.critic_layers, real, fake, loss.kind, penalty, noise, world,
                                                    label_smoothing)
         distributed.average_gradients([g for _, g in grads], world)  # DDP's averaging, which its hooks do in autograd
+        adversarial, class_terms = total.detach(), dict[str, torch.Tensor]()
     else:
-        total, stats, class_terms = _critic_loss_by_autograd(nets, real, fake, y, loss, penalty, noise, world,
-                                                             label_smoothing, classes)
+        total, adversarial, stats, class_terms = _critic_loss_by_autograd(nets, real, fake, y, loss, penalty, noise,
+                                                                          world, label_smoothing, classes)
         grads = None
     optimizer_step(total, nets.opt_d, nets.scaler_d, nets.D, grad_clip, guard, grads=grads)
-    logged = {"d_loss": total.detach() - stats.penalty, "d_real": stats.real_mean, "d_fake": stats.fake_mean,
-              "d_acc": stats.accuracy}
-    if classes is not None:  # d_loss is the adversarial loss alone, as without the penalty
-        logged = {**logged, "d_loss": logged["d_loss"] - classes.critic_total(class_terms), **class_terms}
+    # d_loss is the adversarial loss alone: without the penalty and the class terms, logged apart
+    logged = {"d_loss": adversarial - stats.penalty, "d_real": stats.real_mean, "d_fake": stats.fake_mean,
+              "d_acc": stats.accuracy, **class_terms}
     return {**logged, "gp": stats.penalty} if penalty is not None else logged
 
 
 def _critic_loss_by_autograd(nets: Networks, real: torch.Tensor, fake: torch.Tensor, y: Optional[torch.Tensor],
                              loss: Loss, penalty: Optional[Penalty], noise: torch.Generator, world: distributed.World,
                              label_smoothing: float, classes: Optional[ClassLoss] = None
-                             ) -> tuple[torch.Tensor, CriticStats, dict[str, torch.Tensor]]:
-    """The critic's loss (penalty and class terms included) in autograd's graph, for ``optimizer_step``'s backward,
-    its statistics, and the class terms (detached; none without ``classes``)."""
+                             ) -> tuple[torch.Tensor, torch.Tensor, CriticStats, dict[str, torch.Tensor]]:
+    """The critic's loss (penalty and class terms included) in autograd's graph, for ``optimizer_step``'s backward;
+    the adversarial part of it (penalty included, detached), its statistics, and the class terms (detached; none
+    without ``classes``)."""
     class_terms: dict[str, torch.Tensor] = {}
     with nets.autocast():
         if classes is None:
@@ -92,10 +93,12 @@ def _critic_loss_by_autograd(nets: Networks, real: torch.Tensor, fake: torch.Ten
             d_fake, fake_classes = nets.D_ddp(fake, y, classes=True) if classes.twin else (nets.D_ddp(fake, y), None)
             class_terms = classes.critic_terms(real_classes, fake_classes, y)
         d_real, d_fake = d_real.float(), d_fake.float()
-    total, stats = _adversarial_loss(nets, real, fake, y, d_real, d_fake, loss, penalty, noise, world, label_smoothing)
+    adversarial, stats = _adversarial_loss(nets, real, fake, y, d_real, d_fake, loss, penalty, noise, world,
+                                           label_smoothing)
     if classes is None:
-        return total, stats, class_terms
-    return total + classes.critic_total(class_terms), stats, {k: v.detach() for k, v in class_terms.items()}
+        return adversarial, adversarial.detach(), stats, class_terms
+    return (adversarial + classes.critic_total(class_terms), adversarial.detach(), stats,
+            {k: v.detach() for k, v in class_terms.items()})
 
 
 def _adversarial_loss(nets: Networks, real: torch.Tensor, fake: torch.Tensor, y: Optional[torch.Tensor],

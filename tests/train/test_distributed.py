@@ -73,6 +73,24 @@ def test_gradient_penalty_through_a_ddp_conv_critic_on_digits(tmp_path: Path) ->
     load_checkpoint(run / "checkpoints" / "last.safetensors")
 
 
+@needs_two_cores
+def test_the_auxiliary_classifiers_train_in_two_processes_and_stay_in_sync(tmp_path: Path) -> None:
+    # the class head is added after the networks are built: every rank must add the same one, and DDP must reduce its
+    # gradients though the fake pass does not use it without the twin (both forms); --log-every 1 checks the ranks'
+    # weights after every step
+    for twin in ([], ["--twin-classifier"]):
+        run = tmp_path / f"classes{len(twin)}"
+        _train("--nproc", "2", "--arch", "dcgan", "--dataset", "digits", "--conditional", "--image-size", "8",
+               "--batch-size", "8", "--steps", "3", "--set", "base_channels=8", "--class-loss", "1", *twin,
+               "--out", str(run), *QUIET)
+        records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        assert [r["step"] for r in records] == [1, 2, 3]
+        expected = {"d_class", "g_class", *(["d_twin", "g_twin"] if twin else [])}
+        assert all(expected <= set(r) and all(r[k] > 0 for k in expected) for r in records)
+        assert any(key.startswith("D/") and "class" in key
+                   for key in load_file(run / "checkpoints" / "last.safetensors"))
+
+
 @pytest.mark.parametrize("nproc, message", [(CORES + 1, f"use --nproc {CORES} or fewer"), (0, "must be at least 1")])
 def test_impossible_process_counts_are_one_line_errors(tmp_path: Path, nproc: int, message: str) -> None:
     proc = run_subprocess(["train", "--nproc", str(nproc), "--steps", "2", "--out", str(tmp_path / "r")])
