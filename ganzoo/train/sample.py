@@ -23,7 +23,7 @@ from ganzoo.train.models import build_models, classes_in_turn, generate, pick_de
 from ganzoo.train.run import check_installed, checkpoint_path, info_from_json, read_run_config
 from ganzoo.train.state import images_seen
 
-__all__ = ["LoadedGenerator", "class_labels", "load_generator", "sample_to_file"]
+__all__ = ["LoadedGenerator", "class_labels", "draw_samples", "load_generator", "sample_to_file"]
 
 
 @dataclass

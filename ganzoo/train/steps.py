@@ -45,7 +45,7 @@ def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], l
                 grad_clip: float = 0.0, guard: Optional[NonFiniteGuard] = None,
                 augmentation: tuple[str, ...] = (), classes: Optional[ClassLoss] = None) -> dict[str, torch.Tensor]:
     """One update of D on a real batch (this rank's slice) and as many detached fakes, with ``penalty`` when given,
-    and its log record: ``d_loss`` (without the penalty), ``d_real`` and ``d_fake`` (mean logits), ``d_acc`` (the
+    and its log record: ``d_loss`` (without the penalty and the class terms), ``d_real`` and ``d_fake`` (mean logits), ``d_acc`` (the
     share of real logits > 0 and fake logits < 0) and ``gp`` (the weighted penalty) when there is one.
 
     Two implementations compute the same loss and gradients: a critic that offers its layers as a linear chain
@@ -56,6 +56,7 @@ def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], l
     logged unweighted as ``d_class`` (and ``d_twin``)."""
     global_batch = real.shape[0] * world.size
     mine = world.part(global_batch)
+    class_terms: dict[str, torch.Tensor] = {}
     with nets.autocast(), torch.no_grad():
         z = torch.randn(global_batch, nets.latent_dim, generator=noise)[mine].to(nets.device)
         fake = nets.G(z, y).float()
@@ -65,7 +66,7 @@ def critic_step(nets: Networks, real: torch.Tensor, y: Optional[torch.Tensor], l
         total, stats, grads = _critic_loss_by_hand(nets.critic_layers, real, fake, loss.kind, penalty, noise, world,
                                                    label_smoothing)
         distributed.average_gradients([g for _, g in grads], world)  # DDP's averaging, which its hooks do in autograd
-        adversarial, class_terms = total.detach(), dict[str, torch.Tensor]()
+        adversarial = total.detach()
     else:
         total, adversarial, stats, class_terms = _critic_loss_by_autograd(nets, real, fake, y, loss, penalty, noise,
                                                                           world, label_smoothing, classes)

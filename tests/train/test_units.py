@@ -273,10 +273,12 @@ def test_the_twin_classifier_learns_the_fakes_classes_and_g_raises_its_cross_ent
     noise = torch.Generator().manual_seed(0)  # the critic step's draw of the fakes, on the real batch's classes
     z = torch.randn(16, nets.latent_dim, generator=noise)
     with torch.no_grad():
-        _, real_classes = D_before(real, y, classes=True)
-        _, fake_classes = D_before(G_before(z, y), y, classes=True)
+        real_logits, real_classes = D_before(real, y, classes=True)
+        fake_logits, fake_classes = D_before(G_before(z, y), y, classes=True)
     torch.testing.assert_close(logged["d_class"], F.cross_entropy(real_classes[:, :10], y))
     torch.testing.assert_close(logged["d_twin"], F.cross_entropy(fake_classes[:, 10:], y))
+    # d_loss is the adversarial loss alone: the class terms are logged apart, not in it
+    torch.testing.assert_close(logged["d_loss"], F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean())
 
     logged = generator_step(nets, resolved.loss, torch.Generator().manual_seed(5), WORLD, 16, 10, step=1, classes=twin)
     assert set(logged) == {"g_loss", "g_class", "g_twin"}
