@@ -191,10 +191,13 @@ class GrowthSchedule:
         self.reset_optimizers = reset_optimizers
 
     def phase(self, images: int) -> tuple[int, int, float]:
-        """(stage, level, alpha) after ``images`` real samples."""
+        """(stage, level, alpha) after ``images`` real samples. With both phases 0 images long nothing grows: the
+        networks train at the target resolution from the first step."""
+        period = self.fade_images + self.stable_images
+        if period == 0:
+            return 2 * self.max_level, self.max_level, 1.0
         if images < self.stable_images or self.max_level == 0:
             return 0, 0, 1.0
-        period = self.fade_images + self.stable_images
         level, within = divmod(images - self.stable_images, period)
         level += 1
         if level > self.max_level:

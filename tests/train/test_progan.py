@@ -129,6 +129,13 @@ def test_schedule_phases_alpha_and_batch_sizes() -> None:
     torch.testing.assert_close(s.real(x, s.plan(300)), x)
 
 
+def test_phases_of_no_images_train_at_the_target_resolution_from_the_start(tmp_path: Path) -> None:
+    s = GrowthSchedule(1, 16, fade_images=0, stable_images=0, batch_sizes={}, default_batch=32, reset_optimizers=True)
+    assert s.phase(0) == (4, 2, 1.0) and s.phase(10 ** 6) == (4, 2, 1.0) and s.plan(0).complete
+    tiny_run(tmp_path, "progan", "digits", steps=2, image_size=16, extra_sets=("fade_images=0", "stable_images=0"))
+    assert {r["resolution"] for r in read_metrics(tmp_path) if "resolution" in r} == {16}
+
+
 def test_resume_in_the_middle_of_a_fade_in_continues_bit_for_bit(tmp_path: Path) -> None:
     longer_fade = ("fade_images=128",)  # the 8x8 fade-in runs over steps 3-6 with alpha 0, 0.25, 0.5, 0.75
     tiny_run(tmp_path / "straight", "progan", "digits", steps=8, extra_sets=longer_fade)
