@@ -31,8 +31,7 @@ from ganzoo.protocols import PROTOCOLS, Protocol
 from ganzoo.registry import Registry
 from ganzoo.specs import DataRequest, LoadedData, Metric, MetricInput
 from ganzoo.train.config import data_request
-from ganzoo.train.models import classes_in_turn, generate
-from ganzoo.train.sample import check_noise_scale, load_generator
+from ganzoo.train.sample import check_noise_scale, class_labels, draw_samples, load_generator
 from ganzoo.train.validation import at_data_size, metric_misfit, scores_of
 
 __all__ = ["Evaluation", "PROTOCOLS", "Protocol", "evaluate", "evaluate_samples", "render"]
@@ -198,9 +197,9 @@ def evaluate(registry: Registry, run_dir: Path, which: str = "last", n: Optional
     train, val = load_dataset(spec, data_request(cfg)), load_dataset(spec, data_request(cfg, "val"))
     chosen = _metrics(registry, metrics, chosen_protocol, train, cfg.dataset)
     count = min(wanted, len(train.x))
-    labels = classes_in_turn(count, loaded.num_classes)
-    fake = generate(loaded.generator, count, loaded.latent_dim, loaded.device, torch.Generator().manual_seed(seed), labels,
-                    noise_scale=noise_scale)
+    # the samples `ganzoo sample --seed SEED` draws, so that a scored grid can be looked at
+    fake = draw_samples(loaded, count, seed, noise_scale=noise_scale)
+    labels = class_labels(loaded, count, None)
     resolution = int(fake.shape[-1]) if info.kind == "images" and fake.shape[-1] != info.shape[-1] else None
     result = Evaluation(str(run_dir), which, loaded.step, count, seed, resolution, dataset=cfg.dataset,
                         noise_scale=noise_scale)
