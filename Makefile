@@ -89,10 +89,11 @@ cuda-check: $(CUDA_STAMP)
 		$(CUDA_VENV)/bin/python setup.py -q build_ext --build-lib build/cuda-check/lib --build-temp build/cuda-check/tmp
 	$(CUDA_VENV)/bin/python -c "import glob, torch; so = glob.glob('build/cuda-check/lib/ganzoo/_C*.so')[0]; \
 		torch.ops.load_library(so); \
-		ops = ['gradient_penalty', 'gradient_penalty_backward', 'critic_loss', 'critic_tail']; \
+		ops = ['gradient_penalty', 'gradient_penalty_backward', 'critic_loss', 'critic_tail', 'leaky_pixel_norm', \
+		       'leaky_pixel_norm_backward']; \
 		missing = [(op, key) for op in ops for key in ('CPU', 'CUDA') \
 		           if not torch._C._dispatch_has_kernel_for_dispatch_key(getattr(torch.ops.ganzoo, op).default.name(), key)]; \
-		missing += [(op, key) for op, key in [(o, 'Autograd') for o in ops if o != 'gradient_penalty_backward'] \
+		missing += [(op, key) for op, key in [(o, 'Autograd') for o in ops if not o.endswith('_backward')] \
 		            + [('mlp_critic_grads', 'CompositeExplicitAutograd')] \
 		            if not torch._C._dispatch_has_kernel_for_dispatch_key(getattr(torch.ops.ganzoo, op).default.name(), key)]; \
 		assert not missing, missing; print('cuda-check: built and loaded', so, 'with CPU and CUDA kernels for', ', '.join(ops), \

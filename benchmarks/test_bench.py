@@ -107,3 +107,34 @@ def test_training_iteration(benchmark, device: str, synced, variant: str) -> Non
     benchmark.extra_info.update(variant=variant, case="training_iteration", size="mlp 3x128 B=256", device=device,
                                 samples_per_iteration=it.batch * it.n_critic)
     benchmark(synced(it))
+
+
+# progan's generator at 32x32 (batch 64: 32 channels at 32x32, 64 at 16x16), in the layouts and dtypes it trains in
+PIXEL_NORM_CASES = {"64x32x32x32 bf16 channels_last": ((64, 32, 32, 32), torch.bfloat16, True),
+                    "64x32x32x32 fp32 channels_last": ((64, 32, 32, 32), torch.float32, True),
+                    "64x64x16x16 fp32 contiguous": ((64, 64, 16, 16), torch.float32, False)}
+
+
+@pytest.mark.parametrize("case", list(PIXEL_NORM_CASES))
+@pytest.mark.parametrize("variant", ["best_eager", "fused", "compiled"])
+def test_leaky_pixel_norm(benchmark, device: str, synced, case: str, variant: str) -> None:
+    """Case 5: LeakyReLU + pixel norm (progan's generator after every conv), forward + backward."""
+    from ganzoo.ops import leaky_pixel_norm, leaky_pixel_norm_ref
+
+    benchmark.group = f"leaky pixel norm {case}"
+    shape, dtype, channels_last = PIXEL_NORM_CASES[case]
+    x = torch.randn(shape, device=device, dtype=dtype)
+    x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    x.requires_grad_(True)
+    grad = torch.randn_like(x)
+    fns = {"best_eager": leaky_pixel_norm_ref, "compiled": torch.compile(leaky_pixel_norm_ref),
+           "fused": lambda t: leaky_pixel_norm(t, impl="ext")}
+    fn = fns[variant]
+
+    def run() -> None:
+        x.grad = None
+        fn(x).backward(grad)
+
+    run()  # compile / warm up outside the timing
+    benchmark.extra_info.update(variant=variant, case="leaky_pixel_norm", size=case, device=device)
+    benchmark(synced(run))

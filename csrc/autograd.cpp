@@ -26,6 +26,8 @@ using LossRefSig = std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const a
                                                       double);
 using TailSig = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
     const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, int64_t, double, double);
+using PixelNormSig = at::Tensor(const at::Tensor&, double, double);
+using PixelNormGradSig = at::Tensor(const at::Tensor&, const at::Tensor&, double, double);
 using TailRefSig = std::tuple<at::Tensor, at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&, const at::Tensor&,
                                                                   const at::Tensor&, int64_t, double, int64_t, double,
                                                                   double);
@@ -135,6 +137,33 @@ class CriticTail : public torch::autograd::Function<CriticTail> {
   }
 };
 
+class LeakyPixelNorm : public torch::autograd::Function<LeakyPixelNorm> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, double slope, double eps) {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    static auto norm = op<PixelNormSig>("ganzoo::leaky_pixel_norm");
+    ctx->save_for_backward({x});
+    ctx->saved_data["slope"] = slope;
+    ctx->saved_data["eps"] = eps;
+    return norm.call(x, slope, eps);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const at::Tensor& grad_y = grad_outputs[0];
+    if (!grad_y.defined()) return {at::Tensor(), at::Tensor(), at::Tensor()};
+    const at::Tensor x = ctx->get_saved_variables()[0];
+    const double slope = ctx->saved_data["slope"].toDouble(), eps = ctx->saved_data["eps"].toDouble();
+    static auto reference = op<PixelNormGradSig>("ganzoo::leaky_pixel_norm_ref_grad");
+    static auto fused = op<PixelNormGradSig>("ganzoo::leaky_pixel_norm_backward");
+    const auto& grad = at::GradMode::is_enabled() ? reference : fused;
+    return {grad.call(grad_y, x, slope, eps), at::Tensor(), at::Tensor()};
+  }
+};
+
+at::Tensor leaky_pixel_norm_autograd(const at::Tensor& x, double slope, double eps) {
+  return LeakyPixelNorm::apply(x, slope, eps);
+}
+
 std::tuple<at::Tensor, at::Tensor> gradient_penalty_autograd(const at::Tensor& grad, int64_t kind, double weight,
                                                              double center) {
   auto out = GradientPenalty::apply(grad, kind, weight, center);
@@ -161,6 +190,7 @@ TORCH_LIBRARY_IMPL(ganzoo, Autograd, m) {
   m.impl("gradient_penalty", &gradient_penalty_autograd);
   m.impl("critic_loss", &critic_loss_autograd);
   m.impl("critic_tail", &critic_tail_autograd);
+  m.impl("leaky_pixel_norm", &leaky_pixel_norm_autograd);
 }
 
 }  // namespace ganzoo

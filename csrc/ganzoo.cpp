@@ -50,6 +50,11 @@ TORCH_LIBRARY(ganzoo, m) {
         "-> (Tensor, Tensor)");
   m.def("critic_tail_ref_grads(Tensor grad_out, Tensor real, Tensor fake, Tensor grad, int loss_kind, "
         "float label_smoothing, int penalty_kind, float weight, float center) -> (Tensor, Tensor, Tensor)");
+  // leaky_relu(x, slope) then each pixel's channels (dim 1) scaled to unit root-mean-square, eps inside the root:
+  // progressive growing's generator after every conv, in one pass (ops_common.h); its backward recomputes from x
+  m.def("leaky_pixel_norm(Tensor x, float slope, float eps) -> Tensor");
+  m.def("leaky_pixel_norm_backward(Tensor grad_out, Tensor x, float slope, float eps) -> Tensor");
+  m.def("leaky_pixel_norm_ref_grad(Tensor grad_out, Tensor x, float slope, float eps) -> Tensor");
   // an MLP critic's (Linear + LeakyReLU(slope) layers, then a one-logit head) critic loss on real and fake, plus the
   // penalty on g = dD/dx at `point` when given -> (loss, stats as critic_tail's, dL/dweights, dL/dbiases), by hand-derived
   // formulas instead of a double backward (csrc/mlp_critic.cpp)

@@ -204,4 +204,34 @@ C10_HOST_DEVICE inline acc_t penalty_coef(int64_t kind, acc_t norm, acc_t weight
   return acc_t(2) * scale * d / norm;
 }
 
+// leaky_pixel_norm: y = a / sqrt(mean_c a^2 + eps) with a = leaky_relu(x, slope), each pixel's channels (dim 1)
+// normalised together (progressive growing's generator after every conv; slope 1 is the plain pixel norm). The backward
+// recomputes a from x: da = r * dy - a * r^3 * mean_c(dy * a), dx = da where x > 0, slope * da elsewhere (PyTorch's
+// leaky_relu_backward, so x == 0 takes the slope). A pixel's sums run over its channels only (tens to hundreds), in acc_t.
+template <typename acc_t>
+C10_HOST_DEVICE inline acc_t leaky(acc_t x, acc_t slope) {
+  return x > acc_t(0) ? x : slope * x;
+}
+
+inline void check_pixel_input(const at::Tensor& t, const char* name) {
+  check_float(t, name);
+  TORCH_CHECK(t.dim() >= 2, "ganzoo: ", name, " must have a channel dimension (N, C, ...), got shape ", t.sizes());
+}
+
+// A tensor of shape (N, C, ...) seen as N x C x S (S: a sample's pixels), dense in one of two layouts: channels
+// innermost (channels_last, or no pixel dimensions) or pixels innermost (contiguous).
+struct PixelLayout {
+  int64_t n, c, s;
+  bool channels_inner;
+  at::MemoryFormat format;
+};
+
+inline PixelLayout pixel_layout(const at::Tensor& x) {
+  int64_t s = 1;
+  for (int64_t d = 2; d < x.dim(); ++d) s *= x.size(d);
+  const bool channels_last = x.dim() == 4 && x.suggest_memory_format() == at::MemoryFormat::ChannelsLast;
+  return {x.size(0), x.size(1), s, channels_last || s == 1,
+          channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous};
+}
+
 }  // namespace ganzoo

@@ -309,6 +309,165 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_ta
           stats};
 }
 
+// --- leaky_pixel_norm (ops_common.h has the formulas) ---
+
+// Loads and stores in acc_t. bfloat16 by its bits, in forms GCC vectorises (c10's rounding carries a NaN branch); the
+// rounding is c10's round-to-nearest-even, NaN to the same quiet NaN.
+inline float load_acc(float v) { return v; }
+inline double load_acc(double v) { return v; }
+inline float load_acc(c10::Half v) { return static_cast<float>(v); }
+inline float load_acc(c10::BFloat16 v) {
+  const uint32_t bits = static_cast<uint32_t>(v.x) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+template <typename scalar_t>
+inline scalar_t store_acc(opmath_t<scalar_t> v) {
+  return static_cast<scalar_t>(v);
+}
+
+template <>
+inline c10::BFloat16 store_acc<c10::BFloat16>(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof(bits));
+  const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
+  return c10::BFloat16(static_cast<uint16_t>(v != v ? 0x7FC0u : rounded), c10::BFloat16::from_bits());
+}
+
+// Pixels at a time when the pixels are innermost: their running sums stay in registers or L1 while the channels pass.
+constexpr int64_t kPixelBlock = 64;
+
+// y (or dx, when dy is given) for the pixels of sample-blocks [begin, end) of x laid out as `layout` says.
+template <typename scalar_t>
+void leaky_pixel_norm_range(const scalar_t* x, const scalar_t* dy, scalar_t* out, const PixelLayout& l,
+                            opmath_t<scalar_t> slope, opmath_t<scalar_t> eps, int64_t begin, int64_t end) {
+  using acc_t = opmath_t<scalar_t>;
+  const acc_t inv_c = inverse_count<acc_t>(l.c);
+  if (l.channels_inner) {  // [begin, end) are pixels, each a contiguous row of c channels
+    for (int64_t p = begin; p < end; ++p) {
+      const scalar_t* xp = x + p * l.c;
+      scalar_t* op = out + p * l.c;
+      acc_t sum_sq = 0, sum_ga = 0;
+      if (dy == nullptr) {
+#pragma omp simd reduction(+ : sum_sq)
+        for (int64_t j = 0; j < l.c; ++j) {
+          const acc_t a = leaky(load_acc(xp[j]), slope);
+          sum_sq += a * a;
+        }
+        const acc_t r = acc_t(1) / std::sqrt(sum_sq * inv_c + eps);
+#pragma omp simd
+        for (int64_t j = 0; j < l.c; ++j) op[j] = store_acc<scalar_t>(leaky(load_acc(xp[j]), slope) * r);
+      } else {
+        const scalar_t* gp = dy + p * l.c;
+#pragma omp simd reduction(+ : sum_sq, sum_ga)
+        for (int64_t j = 0; j < l.c; ++j) {
+          const acc_t a = leaky(load_acc(xp[j]), slope);
+          sum_sq += a * a;
+          sum_ga += load_acc(gp[j]) * a;
+        }
+        const acc_t r = acc_t(1) / std::sqrt(sum_sq * inv_c + eps);
+        const acc_t k = r * r * r * sum_ga * inv_c;
+#pragma omp simd
+        for (int64_t j = 0; j < l.c; ++j) {
+          const acc_t v = load_acc(xp[j]);
+          const acc_t da = r * load_acc(gp[j]) - leaky(v, slope) * k;
+          op[j] = store_acc<scalar_t>(v > acc_t(0) ? da : slope * da);
+        }
+      }
+    }
+    return;
+  }
+  // [begin, end) are blocks of kPixelBlock pixels of one sample; channel j of pixel q is at j * s + q
+  const int64_t blocks = (l.s + kPixelBlock - 1) / kPixelBlock;
+  acc_t sum_sq[kPixelBlock], sum_ga[kPixelBlock], r[kPixelBlock], k[kPixelBlock];
+  for (int64_t b = begin; b < end; ++b) {
+    const int64_t sample = b / blocks, first = (b % blocks) * kPixelBlock;
+    const int64_t width = std::min(kPixelBlock, l.s - first);
+    const int64_t base = sample * l.c * l.s + first;
+    std::fill(sum_sq, sum_sq + width, acc_t(0));
+    std::fill(sum_ga, sum_ga + width, acc_t(0));
+    for (int64_t j = 0; j < l.c; ++j) {
+      const scalar_t* xr = x + base + j * l.s;
+      if (dy == nullptr) {
+#pragma omp simd
+        for (int64_t q = 0; q < width; ++q) {
+          const acc_t a = leaky(load_acc(xr[q]), slope);
+          sum_sq[q] += a * a;
+        }
+      } else {
+        const scalar_t* gr = dy + base + j * l.s;
+#pragma omp simd
+        for (int64_t q = 0; q < width; ++q) {
+          const acc_t a = leaky(load_acc(xr[q]), slope);
+          sum_sq[q] += a * a;
+          sum_ga[q] += load_acc(gr[q]) * a;
+        }
+      }
+    }
+    for (int64_t q = 0; q < width; ++q) {
+      r[q] = acc_t(1) / std::sqrt(sum_sq[q] * inv_c + eps);
+      k[q] = r[q] * r[q] * r[q] * sum_ga[q] * inv_c;
+    }
+    for (int64_t j = 0; j < l.c; ++j) {
+      const scalar_t* xr = x + base + j * l.s;
+      scalar_t* orow = out + base + j * l.s;
+      if (dy == nullptr) {
+#pragma omp simd
+        for (int64_t q = 0; q < width; ++q) orow[q] = store_acc<scalar_t>(leaky(load_acc(xr[q]), slope) * r[q]);
+      } else {
+        const scalar_t* gr = dy + base + j * l.s;
+#pragma omp simd
+        for (int64_t q = 0; q < width; ++q) {
+          const acc_t v = load_acc(xr[q]);
+          const acc_t da = r[q] * load_acc(gr[q]) - leaky(v, slope) * k[q];
+          orow[q] = store_acc<scalar_t>(v > acc_t(0) ? da : slope * da);
+        }
+      }
+    }
+  }
+}
+
+// The forward (grad_out undefined) or the backward, over x in its own dense layout; the result has x's layout.
+at::Tensor leaky_pixel_norm_pass(const at::Tensor& grad_out, const at::Tensor& x_in, double slope, double eps) {
+  check_pixel_input(x_in, "x");
+  const PixelLayout l = pixel_layout(x_in);
+  const at::Tensor x = x_in.contiguous(l.format);
+  at::Tensor dy;
+  if (grad_out.defined()) {
+    check_float(grad_out, "grad_out");
+    TORCH_CHECK(grad_out.sizes() == x_in.sizes() && grad_out.scalar_type() == x_in.scalar_type(),
+                "ganzoo: grad_out must match x (shape ", x_in.sizes(), ", ", x_in.scalar_type(), "), got ",
+                grad_out.sizes(), ", ", grad_out.scalar_type());
+    dy = grad_out.contiguous(l.format);
+  }
+  at::Tensor out = at::empty_like(x, x.options(), l.format);
+  if (x.numel() == 0) return out;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "ganzoo_leaky_pixel_norm_cpu", [&] {
+    using acc_t = opmath_t<scalar_t>;
+    const scalar_t* xp = x.const_data_ptr<scalar_t>();
+    const scalar_t* gp = dy.defined() ? dy.const_data_ptr<scalar_t>() : nullptr;
+    scalar_t* op = out.mutable_data_ptr<scalar_t>();
+    const int64_t items = l.channels_inner ? l.n * l.s : l.n * ((l.s + kPixelBlock - 1) / kPixelBlock);
+    const int64_t per_item = l.channels_inner ? l.c : l.c * kPixelBlock;
+    const int64_t grain = std::max<int64_t>(1, kGrainElements / per_item);
+    at::parallel_for(0, items, grain, [&](int64_t begin, int64_t end) {
+      leaky_pixel_norm_range<scalar_t>(xp, gp, op, l, static_cast<acc_t>(slope), static_cast<acc_t>(eps), begin, end);
+    });
+  });
+  return out;
+}
+
+at::Tensor leaky_pixel_norm_cpu(const at::Tensor& x, double slope, double eps) {
+  return leaky_pixel_norm_pass(at::Tensor(), x, slope, eps);
+}
+
+at::Tensor leaky_pixel_norm_backward_cpu(const at::Tensor& grad_out, const at::Tensor& x, double slope, double eps) {
+  TORCH_CHECK(grad_out.defined(), "ganzoo: leaky_pixel_norm_backward needs grad_out");
+  return leaky_pixel_norm_pass(grad_out, x, slope, eps);
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(ganzoo, CPU, m) {
@@ -316,6 +475,8 @@ TORCH_LIBRARY_IMPL(ganzoo, CPU, m) {
   m.impl("gradient_penalty_backward", &gradient_penalty_backward_cpu);
   m.impl("critic_loss", &critic_loss_cpu);
   m.impl("critic_tail", &critic_tail_cpu);
+  m.impl("leaky_pixel_norm", &leaky_pixel_norm_cpu);
+  m.impl("leaky_pixel_norm_backward", &leaky_pixel_norm_backward_cpu);
 }
 
 }  // namespace ganzoo

@@ -324,6 +324,77 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> critic_ta
   return {loss, l.grad_real.view(real_in.sizes()), l.grad_fake.view(fake_in.sizes()), norms, stats};
 }
 
+// leaky_pixel_norm's forward (dy null) or backward: one thread a pixel, its channels read twice (the sums, then the
+// outputs) at `stride` apart; where pixels are innermost (stride s) a warp's loads are contiguous.
+template <typename scalar_t, typename acc_t>
+__global__ void leaky_pixel_norm_kernel(const scalar_t* __restrict__ x, const scalar_t* __restrict__ dy,
+                                        scalar_t* __restrict__ out, int64_t pixels, int64_t c, int64_t s,
+                                        bool channels_inner, acc_t slope, acc_t eps) {
+  const int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (p >= pixels) return;
+  const int64_t base = channels_inner ? p * c : (p / s) * c * s + p % s;
+  const int64_t stride = channels_inner ? 1 : s;
+  const acc_t inv_c = inverse_count<acc_t>(c);
+  acc_t sum_sq = 0, sum_ga = 0;
+  for (int64_t j = 0; j < c; ++j) {
+    const acc_t a = leaky(static_cast<acc_t>(x[base + j * stride]), slope);
+    sum_sq += a * a;
+    if (dy != nullptr) sum_ga += static_cast<acc_t>(dy[base + j * stride]) * a;
+  }
+  const acc_t r = acc_t(1) / ::sqrt(sum_sq * inv_c + eps);
+  const acc_t k = r * r * r * sum_ga * inv_c;
+  for (int64_t j = 0; j < c; ++j) {
+    const int64_t i = base + j * stride;
+    const acc_t v = static_cast<acc_t>(x[i]);
+    if (dy == nullptr) {
+      out[i] = static_cast<scalar_t>(leaky(v, slope) * r);
+    } else {
+      const acc_t da = r * static_cast<acc_t>(dy[i]) - leaky(v, slope) * k;
+      out[i] = static_cast<scalar_t>(v > acc_t(0) ? da : slope * da);
+    }
+  }
+}
+
+at::Tensor leaky_pixel_norm_pass_cuda(const at::Tensor& grad_out, const at::Tensor& x_in, double slope, double eps) {
+  check_pixel_input(x_in, "x");
+  check_cuda(x_in, "x");
+  const c10::cuda::CUDAGuard guard(x_in.device());
+  const PixelLayout l = pixel_layout(x_in);
+  const at::Tensor x = x_in.contiguous(l.format);
+  at::Tensor dy;
+  if (grad_out.defined()) {
+    check_float(grad_out, "grad_out");
+    check_cuda(grad_out, "grad_out");
+    TORCH_CHECK(grad_out.sizes() == x_in.sizes() && grad_out.scalar_type() == x_in.scalar_type(),
+                "ganzoo: grad_out must match x (shape ", x_in.sizes(), ", ", x_in.scalar_type(), "), got ",
+                grad_out.sizes(), ", ", grad_out.scalar_type());
+    dy = grad_out.contiguous(l.format);
+  }
+  at::Tensor out = at::empty_like(x, x.options(), l.format);
+  const int64_t pixels = l.n * l.s;
+  if (x.numel() == 0) return out;  // a grid of zero blocks is an invalid launch
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "ganzoo_leaky_pixel_norm_cuda", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    const unsigned blocks = static_cast<unsigned>((pixels + kThreads - 1) / kThreads);
+    leaky_pixel_norm_kernel<scalar_t, acc_t><<<blocks, kThreads, 0, stream>>>(
+        x.const_data_ptr<scalar_t>(), dy.defined() ? dy.const_data_ptr<scalar_t>() : nullptr,
+        out.mutable_data_ptr<scalar_t>(), pixels, l.c, l.s, l.channels_inner, static_cast<acc_t>(slope),
+        static_cast<acc_t>(eps));
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return out;
+}
+
+at::Tensor leaky_pixel_norm_cuda(const at::Tensor& x, double slope, double eps) {
+  return leaky_pixel_norm_pass_cuda(at::Tensor(), x, slope, eps);
+}
+
+at::Tensor leaky_pixel_norm_backward_cuda(const at::Tensor& grad_out, const at::Tensor& x, double slope, double eps) {
+  TORCH_CHECK(grad_out.defined(), "ganzoo: leaky_pixel_norm_backward needs grad_out");
+  return leaky_pixel_norm_pass_cuda(grad_out, x, slope, eps);
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(ganzoo, CUDA, m) {
@@ -331,6 +402,8 @@ TORCH_LIBRARY_IMPL(ganzoo, CUDA, m) {
   m.impl("gradient_penalty_backward", &gradient_penalty_backward_cuda);
   m.impl("critic_loss", &critic_loss_cuda);
   m.impl("critic_tail", &critic_tail_cuda);
+  m.impl("leaky_pixel_norm", &leaky_pixel_norm_cuda);
+  m.impl("leaky_pixel_norm_backward", &leaky_pixel_norm_backward_cuda);
 }
 
 }  // namespace ganzoo

@@ -10,7 +10,7 @@ from ganzoo.kinds import LOSS_KINDS, PENALTY_KINDS
 from ganzoo.ops.stats import CriticStats
 
 __all__ = ["discriminator_loss_ref", "generator_loss_ref", "logit_stats_ref", "gradient_penalty_ref", "interpolate_ref",
-           "critic_tail_ref", "mlp_critic_ref", "mlp_critic_grads_ref"]
+           "critic_tail_ref", "mlp_critic_ref", "mlp_critic_grads_ref", "leaky_pixel_norm_ref"]
 
 
 def discriminator_loss_ref(kind: str, real: torch.Tensor, fake: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
@@ -116,3 +116,11 @@ def mlp_critic_grads_ref(real: torch.Tensor, fake: torch.Tensor, point: torch.Te
             loss, stats = critic_tail_ref(d_real, d_fake, g, loss_kind, label_smoothing, penalty_kind, weight, center)
         grads = torch.autograd.grad(loss, params)
     return loss.detach(), stats, list(grads[:len(weights)]), list(grads[len(weights):])
+
+
+def leaky_pixel_norm_ref(x: torch.Tensor, slope: float = 0.2, eps: float = 1e-8) -> torch.Tensor:
+    """LeakyReLU(slope), then each pixel's feature vector (dim 1) scaled to unit root-mean-square:
+    ``a / sqrt(mean_c a^2 + eps)`` with ``a = leaky_relu(x, slope)``; slope 1 is the plain pixel norm (Karras et al.
+    2018's generator after every conv). x: (N, C, ...)."""
+    a = F.leaky_relu(x, slope) if slope != 1.0 else x
+    return a * torch.rsqrt(a.square().mean(dim=1, keepdim=True) + eps)
