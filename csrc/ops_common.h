@@ -96,6 +96,7 @@ inline at::Tensor dense_samples(const at::Tensor& grad) {
 //  - norms and statistics are stored in acc_t (accumulate_dtype), the loss in the input's dtype, each rounded once from
 //    the double value: a statistic is never read back from the loss rounded to half, and critic_tail's loss is the
 //    critic loss plus the penalty added in double, then rounded.
+// One exception: leaky_pixel_norm sums one pixel's channels (tens to hundreds of terms, below), in acc_t.
 using reduce_t = double;
 
 inline at::ScalarType accumulate_dtype(const at::Tensor& t) {

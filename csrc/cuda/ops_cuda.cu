@@ -365,6 +365,8 @@ at::Tensor leaky_pixel_norm_pass_cuda(const at::Tensor& grad_out, const at::Tens
   if (grad_out.defined()) {
     check_float(grad_out, "grad_out");
     check_cuda(grad_out, "grad_out");
+    TORCH_CHECK(grad_out.device() == x_in.device(), "ganzoo: grad_out and x must be on one device, got ",
+                grad_out.device(), " and ", x_in.device());
     TORCH_CHECK(grad_out.sizes() == x_in.sizes() && grad_out.scalar_type() == x_in.scalar_type(),
                 "ganzoo: grad_out must match x (shape ", x_in.sizes(), ", ", x_in.scalar_type(), "), got ",
                 grad_out.sizes(), ", ", grad_out.scalar_type());
@@ -376,8 +378,10 @@ at::Tensor leaky_pixel_norm_pass_cuda(const at::Tensor& grad_out, const at::Tens
   auto stream = c10::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "ganzoo_leaky_pixel_norm_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    const unsigned blocks = static_cast<unsigned>((pixels + kThreads - 1) / kThreads);
-    leaky_pixel_norm_kernel<scalar_t, acc_t><<<blocks, kThreads, 0, stream>>>(
+    const int64_t blocks = (pixels + kThreads - 1) / kThreads;
+    TORCH_CHECK(blocks <= INT32_MAX, "ganzoo: leaky_pixel_norm takes at most ", int64_t{INT32_MAX} * kThreads,
+                " pixels on CUDA, got ", pixels);
+    leaky_pixel_norm_kernel<scalar_t, acc_t><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(
         x.const_data_ptr<scalar_t>(), dy.defined() ? dy.const_data_ptr<scalar_t>() : nullptr,
         out.mutable_data_ptr<scalar_t>(), pixels, l.c, l.s, l.channels_inner, static_cast<acc_t>(slope),
         static_cast<acc_t>(eps));

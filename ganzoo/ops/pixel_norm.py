@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
+from torch._prims_common import suggest_memory_format
 
 from ganzoo.ops._impl import use_extension
 from ganzoo.ops._library import reference_grads
@@ -32,7 +33,7 @@ def leaky_pixel_norm(x: torch.Tensor, slope: float = 0.2, eps: float = 1e-8, *,
         impl: ``"auto"``, ``"ext"`` or ``"ref"``; None means the current default (``ganzoo.ops.default_impl``).
 
     Returns:
-        A tensor of x's shape, dtype and layout.
+        A tensor of x's shape and dtype, channels_last where x is, contiguous otherwise.
     """
     if x.ndim < 2:
         raise ValueError(f"x must have a channel dimension (N, C, ...), got shape {tuple(x.shape)}")
@@ -41,13 +42,20 @@ def leaky_pixel_norm(x: torch.Tensor, slope: float = 0.2, eps: float = 1e-8, *,
     return leaky_pixel_norm_ref(x, slope, eps)
 
 
+def _kernel_output(x: torch.Tensor) -> torch.Tensor:
+    """An empty tensor laid out as the kernels lay out their result: channels_last where a 4-d x is (ATen's
+    suggest_memory_format), contiguous otherwise (csrc/ops_common.h, pixel_layout)."""
+    channels_last = x.dim() == 4 and suggest_memory_format(x) == torch.channels_last
+    return torch.empty_like(x, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
 def _leaky_pixel_norm_fake(x, slope, eps):
     torch._check(x.dim() >= 2, lambda: "ganzoo: x needs a channel dimension")
-    return torch.empty_like(x)
+    return _kernel_output(x)
 
 
 def _leaky_pixel_norm_backward_fake(grad_out, x, slope, eps):
-    return torch.empty_like(x)
+    return _kernel_output(x)
 
 
 def _leaky_pixel_norm_ref_grad(grad_out, x, slope, eps):

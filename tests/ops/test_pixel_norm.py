@@ -74,11 +74,35 @@ def test_half_precision_computes_in_float_and_rounds_once(device: str, dtype: to
     """Within one rounding of the float64 reference on the same (rounded) input: nothing is accumulated in half."""
     gen = torch.Generator().manual_seed(7)
     x = torch.randn(6, 48, 7, 9, generator=gen).to(device=device, dtype=dtype)
+    g = torch.randn(x.shape, generator=gen).to(device=device, dtype=dtype)
     unit = 2.0 ** -8 if dtype == torch.bfloat16 else 2.0 ** -11
     for layout in _layouts(x):
-        y = leaky_pixel_norm(layout, 0.2, impl="ext")
-        expected = leaky_pixel_norm_ref(layout.double(), 0.2)
+        a = layout.clone().requires_grad_(True)
+        b = layout.double().requires_grad_(True)
+        y = leaky_pixel_norm(a, 0.2, impl="ext")
+        expected = leaky_pixel_norm_ref(b, 0.2)
         torch.testing.assert_close(y.double(), expected, rtol=unit, atol=1e-6)
+        y.backward(g)
+        expected.backward(g.double())
+        # the gradient cancels (r dy - a r^3 mean(dy a)): within one rounding of its scale, not of each entry
+        torch.testing.assert_close(a.grad.double(), b.grad, rtol=unit, atol=unit * b.grad.abs().max().item())
+
+
+def test_bfloat16_rounds_once_to_nearest_even_as_torch_casts() -> None:
+    """The bf16 kernel computes in float and rounds once, as torch's cast does (ties to even, NaN stays NaN): its output
+    equals the float kernel's on the same values, cast. Two channels, so each pixel's sum is the same float in any
+    order and the two instantiations agree exactly; a million values include exact ties, which the test checks it met."""
+    gen = torch.Generator().manual_seed(5)
+    x = (torch.randn(1 << 19, 2, generator=gen) * 2).to(torch.bfloat16)
+    x[::4099] = float("nan")
+    dy = torch.randn(1 << 19, 2, generator=gen).to(torch.bfloat16)
+    ops = torch.ops.ganzoo
+    for bf16, in_float in ((ops.leaky_pixel_norm(x, 0.3, 0.5), ops.leaky_pixel_norm(x.float(), 0.3, 0.5)),
+                           (ops.leaky_pixel_norm_backward(dy, x, 0.3, 0.5),
+                            ops.leaky_pixel_norm_backward(dy.float(), x.float(), 0.3, 0.5))):
+        ties = ((in_float.view(torch.int32) & 0xFFFF) == 0x8000).sum().item()
+        assert ties > 0
+        torch.testing.assert_close(bf16, in_float.to(torch.bfloat16), rtol=0, atol=0, equal_nan=True)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -95,8 +119,9 @@ def test_zero_pixels_and_zero_entries_give_the_references_values(device: str) ->
 @pytest.mark.parametrize("device", DEVICES)
 def test_gradcheck_and_gradgradcheck(device: str) -> None:
     """First derivatives from the kernel, second from the reference (create_graph), both against finite differences."""
+    gen = torch.Generator().manual_seed(11)  # fixed values: none within finite-difference reach of the kink at 0
     for shape in ((3, 5, 4, 4), (4, 7)):
-        x = torch.randn(shape, dtype=torch.float64, device=device, requires_grad=True)
+        x = torch.randn(shape, generator=gen, dtype=torch.float64).to(device)
         for layout in _layouts(x.detach()):
             t = layout.clone().requires_grad_(True)
             assert torch.autograd.gradcheck(lambda v: leaky_pixel_norm(v, 0.2, impl="ext"), (t,))
@@ -119,9 +144,32 @@ def test_first_order_backward_runs_the_kernel_and_create_graph_takes_the_referen
         torch.autograd.grad(leaky_pixel_norm(x, 0.2, impl="ext").square().sum(), x, create_graph=True)
 
 
+def test_the_fake_kernels_give_the_kernels_strides() -> None:
+    """torch.compile plans memory from the fake kernels: their outputs must be laid out as the real ones, for every
+    layout the op takes (the real kernels return channels_last or contiguous)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    ops = torch.ops.ganzoo
+    base = torch.randn(2, 3, 4, 5)
+    inputs = [base, base.contiguous(memory_format=torch.channels_last), base.permute(0, 1, 3, 2),
+              base.permute(0, 2, 1, 3).contiguous().permute(0, 2, 1, 3), torch.randn(2, 3, 2, 4, 5).contiguous(
+                  memory_format=torch.channels_last_3d), torch.randn(3, 2, 5).transpose(0, 2), torch.randn(2, 3, 1, 1),
+              torch.zeros(0, 3, 4, 5).contiguous(memory_format=torch.channels_last)]
+    for x in inputs:
+        dy = torch.randn_like(x)
+        real = ops.leaky_pixel_norm(x, 0.2, 1e-8)
+        real_grad = ops.leaky_pixel_norm_backward(dy, x, 0.2, 1e-8)
+        with FakeTensorMode() as mode:
+            fake_x = mode.from_tensor(x)
+            fake = ops.leaky_pixel_norm(fake_x, 0.2, 1e-8)
+            fake_grad = ops.leaky_pixel_norm_backward(mode.from_tensor(dy), fake_x, 0.2, 1e-8)
+        assert fake.stride() == real.stride(), (tuple(x.shape), x.stride())
+        assert fake_grad.stride() == real_grad.stride(), (tuple(x.shape), x.stride())
+
+
 def test_opcheck_and_torch_compile() -> None:
     ops = torch.ops.ganzoo
-    x = torch.randn(3, 6, 5, 5, requires_grad=True)
+    x = torch.randn(3, 6, 5, 5, generator=torch.Generator().manual_seed(3), requires_grad=True)
     torch.library.opcheck(ops.leaky_pixel_norm.default, (x, 0.2, 1e-8))
     torch.library.opcheck(ops.leaky_pixel_norm.default, (x.detach().contiguous(memory_format=torch.channels_last)
                                                          .requires_grad_(True), 0.2, 1e-8))
