@@ -235,4 +235,28 @@ inline PixelLayout pixel_layout(const at::Tensor& x) {
           channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous};
 }
 
+// One pass of leaky_pixel_norm (the forward when grad_out is undefined, else the backward), set up alike on both
+// devices: x and dy dense in x's own layout, out allocated in it. Each device adds only its loop or launch.
+struct PixelPass {
+  PixelLayout layout;
+  at::Tensor x, dy, out;
+};
+
+inline PixelPass prepare_pixel_pass(const at::Tensor& grad_out, const at::Tensor& x_in) {
+  check_pixel_input(x_in, "x");
+  const PixelLayout l = pixel_layout(x_in);
+  const at::Tensor x = x_in.contiguous(l.format);
+  at::Tensor dy;
+  if (grad_out.defined()) {
+    check_float(grad_out, "grad_out");
+    TORCH_CHECK(grad_out.device() == x_in.device(), "ganzoo: grad_out and x must be on one device, got ",
+                grad_out.device(), " and ", x_in.device());
+    TORCH_CHECK(grad_out.sizes() == x_in.sizes() && grad_out.scalar_type() == x_in.scalar_type(),
+                "ganzoo: grad_out must match x (shape ", x_in.sizes(), ", ", x_in.scalar_type(), "), got ",
+                grad_out.sizes(), ", ", grad_out.scalar_type());
+    dy = grad_out.contiguous(l.format);
+  }
+  return {l, x, dy, at::empty_like(x, x.options(), l.format)};
+}
+
 }  // namespace ganzoo

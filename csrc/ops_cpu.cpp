@@ -341,7 +341,7 @@ constexpr int64_t kPixelBlock = 64;
 
 // y (or dx, when dy is given) for the pixels of sample-blocks [begin, end) of x laid out as `layout` says.
 template <typename scalar_t>
-void leaky_pixel_norm_range(const scalar_t* x, const scalar_t* dy, scalar_t* out, const PixelLayout& l,
+GANZOO_MULTIVERSION void leaky_pixel_norm_range(const scalar_t* x, const scalar_t* dy, scalar_t* out, const PixelLayout& l,
                             opmath_t<scalar_t> slope, opmath_t<scalar_t> eps, int64_t begin, int64_t end) {
   using acc_t = opmath_t<scalar_t>;
   const acc_t inv_c = inverse_count<acc_t>(l.c);
@@ -431,18 +431,11 @@ void leaky_pixel_norm_range(const scalar_t* x, const scalar_t* dy, scalar_t* out
 
 // The forward (grad_out undefined) or the backward, over x in its own dense layout; the result has x's layout.
 at::Tensor leaky_pixel_norm_pass(const at::Tensor& grad_out, const at::Tensor& x_in, double slope, double eps) {
-  check_pixel_input(x_in, "x");
-  const PixelLayout l = pixel_layout(x_in);
-  const at::Tensor x = x_in.contiguous(l.format);
-  at::Tensor dy;
-  if (grad_out.defined()) {
-    check_float(grad_out, "grad_out");
-    TORCH_CHECK(grad_out.sizes() == x_in.sizes() && grad_out.scalar_type() == x_in.scalar_type(),
-                "ganzoo: grad_out must match x (shape ", x_in.sizes(), ", ", x_in.scalar_type(), "), got ",
-                grad_out.sizes(), ", ", grad_out.scalar_type());
-    dy = grad_out.contiguous(l.format);
-  }
-  at::Tensor out = at::empty_like(x, x.options(), l.format);
+  const PixelPass pass = prepare_pixel_pass(grad_out, x_in);
+  const PixelLayout& l = pass.layout;
+  const at::Tensor& x = pass.x;
+  const at::Tensor& dy = pass.dy;
+  at::Tensor out = pass.out;
   if (x.numel() == 0) return out;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "ganzoo_leaky_pixel_norm_cpu", [&] {
     using acc_t = opmath_t<scalar_t>;

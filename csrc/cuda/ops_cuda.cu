@@ -356,23 +356,13 @@ __global__ void leaky_pixel_norm_kernel(const scalar_t* __restrict__ x, const sc
 }
 
 at::Tensor leaky_pixel_norm_pass_cuda(const at::Tensor& grad_out, const at::Tensor& x_in, double slope, double eps) {
-  check_pixel_input(x_in, "x");
-  check_cuda(x_in, "x");
+  check_cuda(x_in, "x");  // grad_out: prepare_pixel_pass holds it to x's device
   const c10::cuda::CUDAGuard guard(x_in.device());
-  const PixelLayout l = pixel_layout(x_in);
-  const at::Tensor x = x_in.contiguous(l.format);
-  at::Tensor dy;
-  if (grad_out.defined()) {
-    check_float(grad_out, "grad_out");
-    check_cuda(grad_out, "grad_out");
-    TORCH_CHECK(grad_out.device() == x_in.device(), "ganzoo: grad_out and x must be on one device, got ",
-                grad_out.device(), " and ", x_in.device());
-    TORCH_CHECK(grad_out.sizes() == x_in.sizes() && grad_out.scalar_type() == x_in.scalar_type(),
-                "ganzoo: grad_out must match x (shape ", x_in.sizes(), ", ", x_in.scalar_type(), "), got ",
-                grad_out.sizes(), ", ", grad_out.scalar_type());
-    dy = grad_out.contiguous(l.format);
-  }
-  at::Tensor out = at::empty_like(x, x.options(), l.format);
+  const PixelPass pass = prepare_pixel_pass(grad_out, x_in);
+  const PixelLayout& l = pass.layout;
+  const at::Tensor& x = pass.x;
+  const at::Tensor& dy = pass.dy;
+  at::Tensor out = pass.out;
   const int64_t pixels = l.n * l.s;
   if (x.numel() == 0) return out;  // a grid of zero blocks is an invalid launch
   auto stream = c10::cuda::getCurrentCUDAStream();
