@@ -216,8 +216,8 @@ struct VectorSoftplus {
 // the count of right answers. Kind and side are template parameters so that the formula's branches fold away and the
 // loop vectorises (bce through VectorSoftplus for float).
 template <int64_t Kind, bool Real, bool Smoothed, typename scalar_t, typename acc_t>
-GANZOO_MULTIVERSION reduce_t side_terms(const scalar_t* x, int64_t n, acc_t smoothing_in, acc_t inv_n, scalar_t* grad, reduce_t& logits,
-                    reduce_t& right) {
+GANZOO_MULTIVERSION reduce_t side_terms(const scalar_t* x, int64_t n, acc_t smoothing_in, acc_t inv_n, scalar_t* grad,
+                                        reduce_t& logits, reduce_t& right) {
   // a literal 0 without smoothing: real_term's test of it folds away, and no branch is left in the loop
   const acc_t smoothing = Smoothed ? smoothing_in : acc_t(0);
   reduce_t sum = 0.0, logit_sum = 0.0, count = 0.0;
@@ -339,10 +339,11 @@ inline c10::BFloat16 store_acc<c10::BFloat16>(float v) {
 // Pixels at a time when the pixels are innermost: their running sums stay in registers or L1 while the channels pass.
 constexpr int64_t kPixelBlock = 64;
 
-// y (or dx, when dy is given) for the pixels of sample-blocks [begin, end) of x laid out as `layout` says.
+// y (or dx, when dy is given) for the pixels of sample-blocks [begin, end) of x laid out as `l` says.
 template <typename scalar_t>
-GANZOO_MULTIVERSION void leaky_pixel_norm_range(const scalar_t* x, const scalar_t* dy, scalar_t* out, const PixelLayout& l,
-                            opmath_t<scalar_t> slope, opmath_t<scalar_t> eps, int64_t begin, int64_t end) {
+GANZOO_MULTIVERSION void leaky_pixel_norm_range(const scalar_t* x, const scalar_t* dy, scalar_t* out,
+                                                const PixelLayout& l, opmath_t<scalar_t> slope, opmath_t<scalar_t> eps,
+                                                int64_t begin, int64_t end) {
   using acc_t = opmath_t<scalar_t>;
   const acc_t inv_c = inverse_count<acc_t>(l.c);
   if (l.channels_inner) {  // [begin, end) are pixels, each a contiguous row of c channels
