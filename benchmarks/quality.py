@@ -217,7 +217,7 @@ SUITES: dict[str, list[Entry]] = {
     # protocol), ~10 to score there
     "fashion_progan_11k_3e3": [progan_r1(11000, "3e-3")],
     # progan's recipe given the hour since session 32: the same at 4e-3 (seeds 0-2: FID 22.8 +/- 0.8 at the protocol,
-    # 41-43 minutes a seed to train on the AMX Xeon)
+    # 41-49 minutes a seed to train on the AMX Xeon, the machine's swing)
     "fashion_progan_hour": [progan_r1(11000, "4e-3")],
     # the real-images issue's conditional target on real MNIST: samples of class k classified as k >= 97% of the time,
     # recall >= 0.8 (the domain classifier), and FID at 1,000 generated against the 1,000 held-out digits. Seven rows: the
